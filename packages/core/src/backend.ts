@@ -1,0 +1,190 @@
+import { type ConvDescription, validateBackward, validateForward } from './describe.js';
+import { fail } from './errors.js';
+import type { Conv2dOptions } from './options.js';
+import type { Layout, Tensor } from './tensor.js';
+
+/** What an engine can do; checked by core before the engine sees a call. */
+export interface Capabilities {
+  readonly layouts: readonly Layout[];
+  readonly groups: boolean;
+  readonly dilation: boolean;
+  /** Largest element count of any one tensor (x, w, y, dy, dx, dw) the engine accepts. */
+  readonly maxElements: number;
+  /** How results are accumulated: float32 engines, or float64 (the oracle). */
+  readonly accumulation: 'float32' | 'float64';
+  /** The dX methods the engine implements. */
+  readonly dxMethods: readonly ('col2im' | 'transposed' | 'direct')[];
+}
+
+/** Which gradients a backward call should compute. Missing fields mean true. */
+export interface Wanted {
+  dx?: boolean;
+  dw?: boolean;
+  db?: boolean;
+}
+
+export interface Gradients {
+  dx: Tensor | null;
+  dw: Tensor | null;
+  db: Tensor | null;
+}
+
+export interface Conv2dBackend {
+  /** The backend spec that created it: `naive`, `im2col:col2im`, `gpujs:webasm`, ... */
+  readonly name: string;
+  readonly capabilities: Capabilities;
+  forward(x: Tensor, w: Tensor, b?: Tensor | null, options?: Conv2dOptions): Promise<Tensor>;
+  backward(
+    dy: Tensor,
+    x: Tensor,
+    w: Tensor,
+    options?: Conv2dOptions,
+    wanted?: Wanted,
+  ): Promise<Gradients>;
+  dispose(): void;
+}
+
+/**
+ * What an engine implements: pure computation on validated, non-empty input. `defineBackend`
+ * adds validation, capability checks, empty-batch handling and the disposed state, so every
+ * engine rejects and accepts exactly the same inputs.
+ */
+export interface BackendKernels {
+  /** Returns y in desc.layout, length desc.ySize. */
+  forward(
+    desc: ConvDescription,
+    x: Float32Array,
+    w: Float32Array,
+    b: Float32Array | null,
+  ): Promise<Float32Array> | Float32Array;
+  /** Computes the wanted gradients (the others may be omitted). */
+  backward(
+    desc: ConvDescription,
+    dy: Float32Array,
+    x: Float32Array,
+    w: Float32Array,
+    wanted: Required<Wanted>,
+  ):
+    | Promise<Partial<Record<'dx' | 'dw' | 'db', Float32Array>>>
+    | Partial<Record<'dx' | 'dw' | 'db', Float32Array>>;
+  dispose?(): void;
+}
+
+/** Rejects a description the engine cannot run, with the reason. */
+export function checkCapabilities(
+  desc: ConvDescription,
+  caps: Capabilities,
+  backendName: string,
+): void {
+  if (!caps.layouts.includes(desc.layout)) {
+    fail(
+      'unsupported',
+      'options.layout',
+      desc.layout,
+      `one of ${caps.layouts.join(', ')} (backend ${backendName})`,
+    );
+  }
+  if (!caps.groups && desc.groups !== 1) {
+    fail(
+      'unsupported',
+      'options.groups',
+      desc.groups,
+      `1 (backend ${backendName} has no grouped convolution)`,
+    );
+  }
+  if (!caps.dilation && (desc.dilationHeight !== 1 || desc.dilationWidth !== 1)) {
+    fail(
+      'unsupported',
+      'options.dilation',
+      [desc.dilationHeight, desc.dilationWidth],
+      `[1, 1] (backend ${backendName} has no dilation)`,
+    );
+  }
+  const sizes: [string, number][] = [
+    ['x', desc.xSize],
+    ['w', desc.wSize],
+    ['y', desc.ySize],
+  ];
+  for (const [name, size] of sizes) {
+    if (size > caps.maxElements) {
+      fail(
+        'too-large',
+        `${name} element count`,
+        size,
+        `at most ${caps.maxElements} elements (backend ${backendName})`,
+      );
+    }
+  }
+}
+
+function tensorOf(shape: readonly number[], data: Float32Array): Tensor {
+  return { shape: [...shape], data };
+}
+
+function checkResult(
+  backendName: string,
+  what: string,
+  data: Float32Array | undefined,
+  size: number,
+): Float32Array {
+  if (!(data instanceof Float32Array) || data.length !== size) {
+    // An engine bug, not a user error: never hand back a tensor of the wrong size.
+    throw new Error(
+      `backend ${backendName} returned ${what} of length ${data?.length} instead of ${size}`,
+    );
+  }
+  return data;
+}
+
+/** Wraps engine kernels into a full `Conv2dBackend`. */
+export function defineBackend(
+  name: string,
+  capabilities: Capabilities,
+  kernels: BackendKernels,
+): Conv2dBackend {
+  let disposed = false;
+  const ensureLive = () => {
+    if (disposed) fail('disposed', 'backend', name, 'a backend that has not been disposed');
+  };
+  return {
+    name,
+    capabilities,
+    async forward(x, w, b, options) {
+      ensureLive();
+      const desc = validateForward(x, w, b, options);
+      checkCapabilities(desc, capabilities, name);
+      if (desc.ySize === 0) return tensorOf(desc.yShape, new Float32Array(0));
+      const y = await kernels.forward(desc, x.data, w.data, b ? b.data : null);
+      return tensorOf(desc.yShape, checkResult(name, 'y', y, desc.ySize));
+    },
+    async backward(dy, x, w, options, wanted = {}) {
+      ensureLive();
+      const desc = validateBackward(dy, x, w, options);
+      checkCapabilities(desc, capabilities, name);
+      const want = { dx: wanted.dx ?? true, dw: wanted.dw ?? true, db: wanted.db ?? true };
+      let grads: Partial<Record<'dx' | 'dw' | 'db', Float32Array>> = {};
+      if (desc.batch === 0) {
+        // Empty batch: nothing flows back; weight and bias gradients are zero.
+        grads = {
+          dx: new Float32Array(0),
+          dw: new Float32Array(desc.wSize),
+          db: new Float32Array(desc.outChannels),
+        };
+      } else if (want.dx || want.dw || want.db) {
+        grads = await kernels.backward(desc, dy.data, x.data, w.data, want);
+      }
+      return {
+        dx: want.dx ? tensorOf(desc.xShape, checkResult(name, 'dx', grads.dx, desc.xSize)) : null,
+        dw: want.dw ? tensorOf(desc.wShape, checkResult(name, 'dw', grads.dw, desc.wSize)) : null,
+        db: want.db
+          ? tensorOf([desc.outChannels], checkResult(name, 'db', grads.db, desc.outChannels))
+          : null,
+      };
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      kernels.dispose?.();
+    },
+  };
+}

@@ -1,0 +1,6 @@
+export * from './backend.js';
+export * from './describe.js';
+export * from './errors.js';
+export * from './options.js';
+export * from './registry.js';
+export * from './tensor.js';
