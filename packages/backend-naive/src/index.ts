@@ -1,0 +1,45 @@
+import {
+  type BackendProvider,
+  type Capabilities,
+  type Conv2dBackend,
+  Conv2dError,
+  defineBackend,
+  MAX_TENSOR_ELEMENTS,
+} from '@conv2d/core';
+import { biasGradient, forward, inputGradient, weightGradient } from './loops.js';
+
+export { biasGradient, forward, inputGradient, weightGradient } from './loops.js';
+
+export const naiveCapabilities: Capabilities = Object.freeze({
+  layouts: ['NCHW', 'NHWC'],
+  groups: true,
+  dilation: true,
+  maxElements: MAX_TENSOR_ELEMENTS,
+  accumulation: 'float64',
+  dxMethods: ['direct'],
+});
+
+/** The reference backend: direct loops, float64 accumulation, every option. */
+export function createNaiveBackend(): Conv2dBackend {
+  return defineBackend('naive', naiveCapabilities, {
+    forward: (desc, x, w, b) => forward(desc, x, w, b),
+    backward: (desc, dy, x, w, wanted) => ({
+      dx: wanted.dx ? inputGradient(desc, dy, w) : undefined,
+      dw: wanted.dw ? weightGradient(desc, dy, x) : undefined,
+      db: wanted.db ? biasGradient(desc, dy) : undefined,
+    }),
+  });
+}
+
+export const backendProvider: BackendProvider = {
+  name: 'naive',
+  variants: [],
+  description: 'Direct loops from the formula, float64 accumulation (the reference oracle)',
+  probe: async () => ({ available: true }),
+  create: async (variant) => {
+    if (variant !== null) {
+      throw new Conv2dError('unknown-backend', { argument: 'backend variant', value: `naive:${variant}`, expected: "'naive' (no variants)" });
+    }
+    return createNaiveBackend();
+  },
+};
