@@ -1,0 +1,56 @@
+import type { GemmImplementation } from './types.js';
+import { sgemmTypescript } from './typescript.js';
+import { sgemmWasm, wasmSimdAvailable } from './wasm.js';
+
+export { sgemmReference } from './reference.js';
+export type { GemmImplementation, Sgemm } from './types.js';
+export { sgemmTypescript } from './typescript.js';
+export { sgemmWasm, wasmSimdAvailable } from './wasm.js';
+
+let current: GemmImplementation = wasmSimdAvailable() ? 'wasm-simd' : 'typescript';
+
+/** The implementation `sgemm` uses: WebAssembly SIMD when the runtime has it, else TypeScript. */
+export function gemmImplementation(): GemmImplementation {
+  return current;
+}
+
+/** Forces the implementation `sgemm` uses (tests, benchmarks). Throws if it cannot run here. */
+export function setGemmImplementation(impl: GemmImplementation): void {
+  if (impl === 'wasm-simd') {
+    if (!wasmSimdAvailable()) {
+      throw new Error('setGemmImplementation: WebAssembly SIMD is not available in this runtime');
+    }
+  } else if (impl !== 'typescript') {
+    throw new Error(
+      `setGemmImplementation: expected 'wasm-simd' or 'typescript', got ${String(impl)}`,
+    );
+  }
+  current = impl;
+}
+
+/**
+ * Row-major C[m x n] = alpha * op(A)[m x k] * op(B)[k x n] + beta * C, op = transpose when the
+ * flag is set; lda/ldb/ldc are row strides of A, B, C as stored, offsets select sub-arrays.
+ * beta = 0 ignores C's prior contents (NaN included), as in BLAS.
+ */
+export function sgemm(
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  aOffset: number,
+  lda: number,
+  b: Float32Array,
+  bOffset: number,
+  ldb: number,
+  beta: number,
+  c: Float32Array,
+  cOffset: number,
+  ldc: number,
+): void {
+  const impl = current === 'wasm-simd' ? sgemmWasm : sgemmTypescript;
+  impl(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
+}

@@ -1,0 +1,355 @@
+import { checkSgemmArgs, scaleC } from './validate.js';
+
+// Register tile (MR x NR) and cache blocks. The packed B block (KC x NC) stays in L2/L3, one
+// packed A block (MC x KC) in L2, one B micro-panel (KC x NR) in L1.
+const MR = 4;
+const NR = 8;
+const KC = 256;
+const MC = 128;
+const NC = 2048;
+
+// Packing buffers, allocated once and grown on demand (never per call).
+const packedA = new Float64Array(MC * KC);
+let packedB = new Float64Array(KC * NR);
+// Scratch tile for edge tiles that do not fill MR x NR.
+const edge = new Float64Array(MR * NR);
+
+/** Packs op(B)[pc:pc+kc, jc:jc+nc] into NR-wide column panels, zero-padded. */
+function packB(
+  transB: boolean,
+  b: Float32Array,
+  bOffset: number,
+  ldb: number,
+  pc: number,
+  jc: number,
+  kc: number,
+  nc: number,
+): void {
+  const panels = Math.ceil(nc / NR);
+  if (packedB.length < panels * kc * NR) packedB = new Float64Array(panels * kc * NR);
+  const dst = packedB;
+  for (let panel = 0; panel < panels; panel++) {
+    const j0 = panel * NR;
+    const nr = Math.min(NR, nc - j0);
+    let d = panel * kc * NR;
+    if (!transB) {
+      let s = bOffset + pc * ldb + jc + j0;
+      for (let p = 0; p < kc; p++, s += ldb, d += NR) {
+        let j = 0;
+        for (; j < nr; j++) dst[d + j] = b[s + j];
+        for (; j < NR; j++) dst[d + j] = 0;
+      }
+    } else {
+      const s0 = bOffset + (jc + j0) * ldb + pc;
+      for (let p = 0; p < kc; p++, d += NR) {
+        let j = 0;
+        for (; j < nr; j++) dst[d + j] = b[s0 + j * ldb + p];
+        for (; j < NR; j++) dst[d + j] = 0;
+      }
+    }
+  }
+}
+
+/** Packs op(A)[ic:ic+mc, pc:pc+kc] into MR-tall row panels, zero-padded. */
+function packA(
+  transA: boolean,
+  a: Float32Array,
+  aOffset: number,
+  lda: number,
+  ic: number,
+  pc: number,
+  mc: number,
+  kc: number,
+): void {
+  const dst = packedA;
+  const panels = Math.ceil(mc / MR);
+  for (let panel = 0; panel < panels; panel++) {
+    const i0 = panel * MR;
+    const mr = Math.min(MR, mc - i0);
+    let d = panel * kc * MR;
+    if (!transA) {
+      const s0 = aOffset + (ic + i0) * lda + pc;
+      for (let p = 0; p < kc; p++, d += MR) {
+        let i = 0;
+        for (; i < mr; i++) dst[d + i] = a[s0 + i * lda + p];
+        for (; i < MR; i++) dst[d + i] = 0;
+      }
+    } else {
+      let s = aOffset + pc * lda + ic + i0;
+      for (let p = 0; p < kc; p++, s += lda, d += MR) {
+        let i = 0;
+        for (; i < mr; i++) dst[d + i] = a[s + i];
+        for (; i < MR; i++) dst[d + i] = 0;
+      }
+    }
+  }
+}
+
+/**
+ * One MR x NR tile: the kc-long product of an A micro-panel and a B micro-panel, kept in 32 local
+ * accumulators, then C = alpha * acc + beta * C (beta = 0 overwrites). Partial tiles go through
+ * the `edge` scratch.
+ */
+function microKernel(
+  kc: number,
+  pa: Float64Array,
+  ia: number,
+  pb: Float64Array,
+  ib: number,
+  alpha: number,
+  beta: number,
+  c: Float32Array,
+  ci: number,
+  ldc: number,
+  mr: number,
+  nr: number,
+): void {
+  let c00 = 0,
+    c01 = 0,
+    c02 = 0,
+    c03 = 0,
+    c04 = 0,
+    c05 = 0,
+    c06 = 0,
+    c07 = 0;
+  let c10 = 0,
+    c11 = 0,
+    c12 = 0,
+    c13 = 0,
+    c14 = 0,
+    c15 = 0,
+    c16 = 0,
+    c17 = 0;
+  let c20 = 0,
+    c21 = 0,
+    c22 = 0,
+    c23 = 0,
+    c24 = 0,
+    c25 = 0,
+    c26 = 0,
+    c27 = 0;
+  let c30 = 0,
+    c31 = 0,
+    c32 = 0,
+    c33 = 0,
+    c34 = 0,
+    c35 = 0,
+    c36 = 0,
+    c37 = 0;
+  for (let p = 0; p < kc; p++, ia += MR, ib += NR) {
+    const a0 = pa[ia],
+      a1 = pa[ia + 1],
+      a2 = pa[ia + 2],
+      a3 = pa[ia + 3];
+    let bv = pb[ib];
+    c00 += a0 * bv;
+    c10 += a1 * bv;
+    c20 += a2 * bv;
+    c30 += a3 * bv;
+    bv = pb[ib + 1];
+    c01 += a0 * bv;
+    c11 += a1 * bv;
+    c21 += a2 * bv;
+    c31 += a3 * bv;
+    bv = pb[ib + 2];
+    c02 += a0 * bv;
+    c12 += a1 * bv;
+    c22 += a2 * bv;
+    c32 += a3 * bv;
+    bv = pb[ib + 3];
+    c03 += a0 * bv;
+    c13 += a1 * bv;
+    c23 += a2 * bv;
+    c33 += a3 * bv;
+    bv = pb[ib + 4];
+    c04 += a0 * bv;
+    c14 += a1 * bv;
+    c24 += a2 * bv;
+    c34 += a3 * bv;
+    bv = pb[ib + 5];
+    c05 += a0 * bv;
+    c15 += a1 * bv;
+    c25 += a2 * bv;
+    c35 += a3 * bv;
+    bv = pb[ib + 6];
+    c06 += a0 * bv;
+    c16 += a1 * bv;
+    c26 += a2 * bv;
+    c36 += a3 * bv;
+    bv = pb[ib + 7];
+    c07 += a0 * bv;
+    c17 += a1 * bv;
+    c27 += a2 * bv;
+    c37 += a3 * bv;
+  }
+  if (mr === MR && nr === NR) {
+    if (beta === 0) {
+      let r = ci;
+      c[r] = alpha * c00;
+      c[r + 1] = alpha * c01;
+      c[r + 2] = alpha * c02;
+      c[r + 3] = alpha * c03;
+      c[r + 4] = alpha * c04;
+      c[r + 5] = alpha * c05;
+      c[r + 6] = alpha * c06;
+      c[r + 7] = alpha * c07;
+      r += ldc;
+      c[r] = alpha * c10;
+      c[r + 1] = alpha * c11;
+      c[r + 2] = alpha * c12;
+      c[r + 3] = alpha * c13;
+      c[r + 4] = alpha * c14;
+      c[r + 5] = alpha * c15;
+      c[r + 6] = alpha * c16;
+      c[r + 7] = alpha * c17;
+      r += ldc;
+      c[r] = alpha * c20;
+      c[r + 1] = alpha * c21;
+      c[r + 2] = alpha * c22;
+      c[r + 3] = alpha * c23;
+      c[r + 4] = alpha * c24;
+      c[r + 5] = alpha * c25;
+      c[r + 6] = alpha * c26;
+      c[r + 7] = alpha * c27;
+      r += ldc;
+      c[r] = alpha * c30;
+      c[r + 1] = alpha * c31;
+      c[r + 2] = alpha * c32;
+      c[r + 3] = alpha * c33;
+      c[r + 4] = alpha * c34;
+      c[r + 5] = alpha * c35;
+      c[r + 6] = alpha * c36;
+      c[r + 7] = alpha * c37;
+      return;
+    }
+    if (beta === 1) {
+      let r = ci;
+      c[r] += alpha * c00;
+      c[r + 1] += alpha * c01;
+      c[r + 2] += alpha * c02;
+      c[r + 3] += alpha * c03;
+      c[r + 4] += alpha * c04;
+      c[r + 5] += alpha * c05;
+      c[r + 6] += alpha * c06;
+      c[r + 7] += alpha * c07;
+      r += ldc;
+      c[r] += alpha * c10;
+      c[r + 1] += alpha * c11;
+      c[r + 2] += alpha * c12;
+      c[r + 3] += alpha * c13;
+      c[r + 4] += alpha * c14;
+      c[r + 5] += alpha * c15;
+      c[r + 6] += alpha * c16;
+      c[r + 7] += alpha * c17;
+      r += ldc;
+      c[r] += alpha * c20;
+      c[r + 1] += alpha * c21;
+      c[r + 2] += alpha * c22;
+      c[r + 3] += alpha * c23;
+      c[r + 4] += alpha * c24;
+      c[r + 5] += alpha * c25;
+      c[r + 6] += alpha * c26;
+      c[r + 7] += alpha * c27;
+      r += ldc;
+      c[r] += alpha * c30;
+      c[r + 1] += alpha * c31;
+      c[r + 2] += alpha * c32;
+      c[r + 3] += alpha * c33;
+      c[r + 4] += alpha * c34;
+      c[r + 5] += alpha * c35;
+      c[r + 6] += alpha * c36;
+      c[r + 7] += alpha * c37;
+      return;
+    }
+  }
+  // General beta or a partial tile: go through the scratch tile.
+  const e = edge;
+  e[0] = c00;
+  e[1] = c01;
+  e[2] = c02;
+  e[3] = c03;
+  e[4] = c04;
+  e[5] = c05;
+  e[6] = c06;
+  e[7] = c07;
+  e[8] = c10;
+  e[9] = c11;
+  e[10] = c12;
+  e[11] = c13;
+  e[12] = c14;
+  e[13] = c15;
+  e[14] = c16;
+  e[15] = c17;
+  e[16] = c20;
+  e[17] = c21;
+  e[18] = c22;
+  e[19] = c23;
+  e[20] = c24;
+  e[21] = c25;
+  e[22] = c26;
+  e[23] = c27;
+  e[24] = c30;
+  e[25] = c31;
+  e[26] = c32;
+  e[27] = c33;
+  e[28] = c34;
+  e[29] = c35;
+  e[30] = c36;
+  e[31] = c37;
+  for (let i = 0; i < mr; i++) {
+    const r = ci + i * ldc;
+    for (let j = 0; j < nr; j++) {
+      const v = alpha * e[i * NR + j];
+      c[r + j] = beta === 0 ? v : v + beta * c[r + j];
+    }
+  }
+}
+
+/** Pure-TypeScript sgemm (see `Sgemm` for the contract): packed panels, cache blocking, 4x8 tile. */
+export function sgemmTypescript(
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  aOffset: number,
+  lda: number,
+  b: Float32Array,
+  bOffset: number,
+  ldb: number,
+  beta: number,
+  c: Float32Array,
+  cOffset: number,
+  ldc: number,
+): void {
+  checkSgemmArgs(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc);
+  if (m === 0 || n === 0) return;
+  if (k === 0 || alpha === 0) {
+    scaleC(m, n, beta, c, cOffset, ldc);
+    return;
+  }
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = Math.min(NC, n - jc);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = Math.min(KC, k - pc);
+      // Later k blocks accumulate onto what the first one wrote.
+      const blockBeta = pc === 0 ? beta : 1;
+      packB(transB, b, bOffset, ldb, pc, jc, kc, nc);
+      for (let ic = 0; ic < m; ic += MC) {
+        const mc = Math.min(MC, m - ic);
+        packA(transA, a, aOffset, lda, ic, pc, mc, kc);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nr = Math.min(NR, nc - jr);
+          const ib = jr * kc;
+          for (let ir = 0; ir < mc; ir += MR) {
+            const mr = Math.min(MR, mc - ir);
+            const ci = cOffset + (ic + ir) * ldc + jc + jr;
+            microKernel(kc, packedA, ir * kc, packedB, ib, alpha, blockBeta, c, ci, ldc, mr, nr);
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type GemmImplementation,
+  gemmImplementation,
+  type Sgemm,
+  setGemmImplementation,
+  sgemm,
+  sgemmTypescript,
+  sgemmWasm,
+  wasmSimdAvailable,
+} from '../src/index.js';
+import { type Case, checkCase, rng } from './helpers.js';
+
+const implementations: [GemmImplementation, Sgemm][] = [['typescript', sgemmTypescript]];
+if (wasmSimdAvailable()) implementations.push(['wasm-simd', sgemmWasm]);
+
+const SIZES = [1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 16, 17, 31, 33, 47, 64];
+const ALPHAS = [1, -0.5, 2.5, 1e-3];
+const BETAS = [0, 1, -1.5, 0.25];
+
+function randomCases(count: number, seed: number, sizes: number[]): Case[] {
+  const r = rng(seed);
+  const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
+  const cases: Case[] = [];
+  for (let i = 0; i < count; i++) {
+    cases.push({
+      transA: (i & 1) === 1,
+      transB: (i & 2) === 2,
+      m: pick(sizes),
+      n: pick(sizes),
+      k: pick(sizes),
+      alpha: pick(ALPHAS),
+      beta: pick(BETAS),
+      padA: r() < 0.5 ? 0 : Math.floor(r() * 5),
+      padB: r() < 0.5 ? 0 : Math.floor(r() * 5),
+      padC: r() < 0.5 ? 0 : Math.floor(r() * 5),
+      aOffset: r() < 0.5 ? 0 : Math.floor(r() * 7),
+      bOffset: r() < 0.5 ? 0 : Math.floor(r() * 7),
+      cOffset: r() < 0.5 ? 0 : Math.floor(r() * 7),
+    });
+  }
+  return cases;
+}
+
+const base = { alpha: 1, beta: 0, padA: 0, padB: 0, padC: 0, aOffset: 0, bOffset: 0, cOffset: 0 };
+
+describe.each(implementations)('sgemm (%s)', (_name, impl) => {
+  it('matches the reference on 400 random small shapes, all transposes, offsets, strides', () => {
+    for (const [index, t] of randomCases(400, 1234, SIZES).entries()) {
+      expect(checkCase(impl, t, index), JSON.stringify(t)).toBeNull();
+    }
+  });
+
+  it('matches the reference across cache-block boundaries (m, n, k beyond the block sizes)', () => {
+    const shapes: [number, number, number][] = [
+      [131, 67, 300],
+      [257, 33, 513],
+      [5, 2113, 37],
+      [67, 4099, 3],
+      [250, 9, 1030],
+    ];
+    let seed = 99;
+    for (const [m, n, k] of shapes) {
+      for (let flags = 0; flags < 4; flags++) {
+        const t: Case = {
+          ...base,
+          transA: (flags & 1) === 1,
+          transB: (flags & 2) === 2,
+          m,
+          n,
+          k,
+          alpha: 0.75,
+          beta: flags === 3 ? -1 : 0,
+          padA: 3,
+          padC: 1,
+          aOffset: 5,
+          cOffset: 2,
+        };
+        expect(checkCase(impl, t, seed++), JSON.stringify(t)).toBeNull();
+      }
+    }
+  });
+
+  it('beta = 0 ignores NaN in C', () => {
+    for (const [index, t] of randomCases(40, 77, [1, 3, 8, 17, 40]).entries()) {
+      const nanCase = { ...t, beta: 0, nanC: true };
+      expect(checkCase(impl, nanCase, index), JSON.stringify(nanCase)).toBeNull();
+    }
+  });
+
+  it('works on SharedArrayBuffer-backed arrays', () => {
+    const t: Case = { ...base, transA: false, transB: true, m: 37, n: 45, k: 70, shared: true };
+    expect(checkCase(impl, t, 5)).toBeNull();
+  });
+
+  it('k = 0 or alpha = 0 scales C by beta; m = 0 or n = 0 touches nothing', () => {
+    for (const t of [
+      { ...base, transA: false, transB: false, m: 4, n: 5, k: 0, beta: 0.5 },
+      { ...base, transA: true, transB: false, m: 4, n: 5, k: 3, alpha: 0, beta: -2 },
+      { ...base, transA: false, transB: false, m: 3, n: 3, k: 0, beta: 0, nanC: true },
+      { ...base, transA: false, transB: true, m: 0, n: 5, k: 3, padC: 2 },
+      { ...base, transA: false, transB: false, m: 5, n: 0, k: 3, padC: 2 },
+    ]) {
+      expect(checkCase(impl, t, 3), JSON.stringify(t)).toBeNull();
+    }
+  });
+
+  it('computes a known 2x2 product exactly', () => {
+    const a = new Float32Array([1, 2, 3, 4]);
+    const b = new Float32Array([5, 6, 7, 8]);
+    const c = new Float32Array([1, 1, 1, 1]);
+    impl(false, false, 2, 2, 2, 1, a, 0, 2, b, 0, 2, 1, c, 0, 2);
+    expect(Array.from(c)).toEqual([20, 23, 44, 51]);
+    impl(true, true, 2, 2, 2, 2, a, 0, 2, b, 0, 2, 0, c, 0, 2);
+    // 2 * A^T B^T = 2 * (B A)^T; B A = [[23, 34], [31, 46]]
+    expect(Array.from(c)).toEqual([46, 62, 68, 92]);
+  });
+
+  it('rejects arrays too small for the described matrices and bad strides', () => {
+    const x = new Float32Array(6);
+    expect(() => impl(false, false, 3, 1, 3, 1, x, 0, 3, x, 0, 1, 0, x, 0, 1)).toThrow(/A \(3 x 3/);
+    expect(() => impl(false, false, 2, 3, 2, 1, x, 0, 1, x, 0, 3, 0, x, 0, 3)).toThrow(/lda/);
+    expect(() => impl(false, false, 2, 3, 2, 1, x, 0, 2, x, 1, 3, 0, x, 0, 3)).toThrow(/B \(2 x 3/);
+    expect(() => impl(false, false, 2, 3, 2, 1, x, 0, 2, x, 0, 3, 0, x, 0, 4)).toThrow(/C \(2 x 3/);
+    expect(() => impl(false, false, -1, 3, 2, 1, x, 0, 2, x, 0, 3, 0, x, 0, 3)).toThrow(/m must/);
+  });
+});
+
+describe('implementation selection', () => {
+  it('sgemm uses the selected implementation and can be switched', () => {
+    const initial = gemmImplementation();
+    expect(initial).toBe(wasmSimdAvailable() ? 'wasm-simd' : 'typescript');
+    try {
+      for (const [name] of implementations) {
+        setGemmImplementation(name);
+        expect(gemmImplementation()).toBe(name);
+        expect(
+          checkCase(sgemm, { ...base, transA: true, transB: false, m: 9, n: 10, k: 11 }, 1),
+        ).toBeNull();
+      }
+    } finally {
+      setGemmImplementation(initial);
+    }
+  });
+
+  it('refuses an unknown implementation name', () => {
+    expect(() => setGemmImplementation('gpu' as GemmImplementation)).toThrow(/expected/);
+  });
+});
