@@ -127,6 +127,11 @@ describe.each(implementations)('sgemm (%s)', (_name, impl) => {
 });
 
 describe('implementation selection', () => {
+  it('has the Wasm SIMD kernel on Node 20+ (so its tests above are not silently dropped)', () => {
+    const major = Number(process.versions.node.split('.')[0]);
+    expect(major >= 20 && wasmSimdAvailable()).toBe(major >= 20);
+  });
+
   it('sgemm uses the selected implementation and can be switched', () => {
     const initial = gemmImplementation();
     expect(initial).toBe(wasmSimdAvailable() ? 'wasm-simd' : 'typescript');

@@ -1,0 +1,279 @@
+// WebAssembly SIMD sgemm kernel (AssemblyScript). The host copies A, B and C into this
+// module's linear memory and passes byte addresses; this code packs panels and runs a
+// 6x8 register-tiled f32x4 micro-kernel (12 accumulators, 2 B vectors, 1 broadcast: 15 of the
+// 16 xmm registers V8 has on x64). mul + add rather than relaxed FMA, which is not portable.
+
+const MR: i32 = 6;
+const NR: i32 = 8;
+
+// Scratch for the edge tiles that do not fill MR x NR.
+const edge: usize = memory.data(MR * NR * 4, 16);
+
+/** First byte the host may use: everything above belongs to the host's buffers. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+/** Packs op(B)[pc:pc+kc, jc:jc+nc] into NR-wide column panels, zero-padded. */
+function packPanelsB(
+  transB: bool,
+  b: usize,
+  ldb: i32,
+  pc: i32,
+  jc: i32,
+  kc: i32,
+  nc: i32,
+  dst: usize,
+): void {
+  const ld = (<usize>ldb) << 2;
+  for (let j0 = 0; j0 < nc; j0 += NR) {
+    const nr = min(NR, nc - j0);
+    if (!transB) {
+      let s = b + ((<usize>pc * ldb + jc + j0) << 2);
+      if (nr === NR) {
+        for (let p = 0; p < kc; p++) {
+          v128.store(dst, v128.load(s));
+          v128.store(dst, v128.load(s, 16), 16);
+          s += ld;
+          dst += NR * 4;
+        }
+      } else {
+        for (let p = 0; p < kc; p++) {
+          v128.store(dst, f32x4.splat(0));
+          v128.store(dst, f32x4.splat(0), 16);
+          for (let j = 0; j < nr; j++) store<f32>(dst + (j << 2), load<f32>(s + (j << 2)));
+          s += ld;
+          dst += NR * 4;
+        }
+      }
+    } else {
+      // op(B)[p, j] = B[j, p]: a column of op(B) is a row of B.
+      const s0 = b + ((<usize>(jc + j0) * ldb + pc) << 2);
+      if (nr === NR) {
+        for (let p = 0; p < kc; p++) {
+          const s = s0 + ((<usize>p) << 2);
+          store<f32>(dst, load<f32>(s));
+          store<f32>(dst, load<f32>(s + ld), 4);
+          store<f32>(dst, load<f32>(s + 2 * ld), 8);
+          store<f32>(dst, load<f32>(s + 3 * ld), 12);
+          store<f32>(dst, load<f32>(s + 4 * ld), 16);
+          store<f32>(dst, load<f32>(s + 5 * ld), 20);
+          store<f32>(dst, load<f32>(s + 6 * ld), 24);
+          store<f32>(dst, load<f32>(s + 7 * ld), 28);
+          dst += NR * 4;
+        }
+      } else {
+        for (let p = 0; p < kc; p++) {
+          const s = s0 + ((<usize>p) << 2);
+          v128.store(dst, f32x4.splat(0));
+          v128.store(dst, f32x4.splat(0), 16);
+          for (let j = 0; j < nr; j++) store<f32>(dst + (j << 2), load<f32>(s + <usize>j * ld));
+          dst += NR * 4;
+        }
+      }
+    }
+  }
+}
+
+/** Packs op(A)[ic:ic+mc, pc:pc+kc] into MR-tall row panels, zero-padded. */
+function packPanelsA(
+  transA: bool,
+  a: usize,
+  lda: i32,
+  ic: i32,
+  pc: i32,
+  mc: i32,
+  kc: i32,
+  dst: usize,
+): void {
+  const ld = (<usize>lda) << 2;
+  for (let i0 = 0; i0 < mc; i0 += MR) {
+    const mr = min(MR, mc - i0);
+    if (!transA) {
+      const s0 = a + ((<usize>(ic + i0) * lda + pc) << 2);
+      if (mr === MR) {
+        for (let p = 0; p < kc; p++) {
+          const s = s0 + ((<usize>p) << 2);
+          store<f32>(dst, load<f32>(s));
+          store<f32>(dst, load<f32>(s + ld), 4);
+          store<f32>(dst, load<f32>(s + 2 * ld), 8);
+          store<f32>(dst, load<f32>(s + 3 * ld), 12);
+          store<f32>(dst, load<f32>(s + 4 * ld), 16);
+          store<f32>(dst, load<f32>(s + 5 * ld), 20);
+          dst += MR * 4;
+        }
+      } else {
+        for (let p = 0; p < kc; p++) {
+          const s = s0 + ((<usize>p) << 2);
+          for (let i = 0; i < MR; i++) {
+            store<f32>(dst + (i << 2), i < mr ? load<f32>(s + <usize>i * ld) : 0);
+          }
+          dst += MR * 4;
+        }
+      }
+    } else {
+      // op(A)[i, p] = A[p, i]: MR consecutive elements of a row of A.
+      let s = a + ((<usize>pc * lda + ic + i0) << 2);
+      for (let p = 0; p < kc; p++) {
+        for (let i = 0; i < MR; i++) {
+          store<f32>(dst + (i << 2), i < mr ? load<f32>(s + (i << 2)) : 0);
+        }
+        s += ld;
+        dst += MR * 4;
+      }
+    }
+  }
+}
+
+/** Stores alpha * acc + beta * C (beta = 0: C is not read) for one row of 8 floats. */
+function storeRow(out: usize, lo: v128, hi: v128, va: v128, vb: v128, beta: f32): void {
+  if (beta === 0) {
+    v128.store(out, f32x4.mul(va, lo));
+    v128.store(out, f32x4.mul(va, hi), 16);
+  } else {
+    v128.store(out, f32x4.add(f32x4.mul(va, lo), f32x4.mul(vb, v128.load(out))));
+    v128.store(out, f32x4.add(f32x4.mul(va, hi), f32x4.mul(vb, v128.load(out, 16))), 16);
+  }
+}
+
+/** One MR x NR tile of C from a packed A micro-panel and a packed B micro-panel. */
+function microKernel(
+  kc: i32,
+  pa: usize,
+  pb: usize,
+  c: usize,
+  ldc: i32,
+  alpha: f32,
+  beta: f32,
+  mr: i32,
+  nr: i32,
+): void {
+  let c00 = f32x4.splat(0);
+  let c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0);
+  let c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0);
+  let c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0);
+  let c31 = f32x4.splat(0);
+  let c40 = f32x4.splat(0);
+  let c41 = f32x4.splat(0);
+  let c50 = f32x4.splat(0);
+  let c51 = f32x4.splat(0);
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let av = v128.load32_splat(pa);
+    c00 = f32x4.add(c00, f32x4.mul(av, b0));
+    c01 = f32x4.add(c01, f32x4.mul(av, b1));
+    av = v128.load32_splat(pa, 4);
+    c10 = f32x4.add(c10, f32x4.mul(av, b0));
+    c11 = f32x4.add(c11, f32x4.mul(av, b1));
+    av = v128.load32_splat(pa, 8);
+    c20 = f32x4.add(c20, f32x4.mul(av, b0));
+    c21 = f32x4.add(c21, f32x4.mul(av, b1));
+    av = v128.load32_splat(pa, 12);
+    c30 = f32x4.add(c30, f32x4.mul(av, b0));
+    c31 = f32x4.add(c31, f32x4.mul(av, b1));
+    av = v128.load32_splat(pa, 16);
+    c40 = f32x4.add(c40, f32x4.mul(av, b0));
+    c41 = f32x4.add(c41, f32x4.mul(av, b1));
+    av = v128.load32_splat(pa, 20);
+    c50 = f32x4.add(c50, f32x4.mul(av, b0));
+    c51 = f32x4.add(c51, f32x4.mul(av, b1));
+    pa += MR * 4;
+    pb += NR * 4;
+  }
+  const va = f32x4.splat(alpha);
+  const vb = f32x4.splat(beta);
+  const ld = (<usize>ldc) << 2;
+  if (mr === MR && nr === NR) {
+    storeRow(c, c00, c01, va, vb, beta);
+    storeRow(c + ld, c10, c11, va, vb, beta);
+    storeRow(c + 2 * ld, c20, c21, va, vb, beta);
+    storeRow(c + 3 * ld, c30, c31, va, vb, beta);
+    storeRow(c + 4 * ld, c40, c41, va, vb, beta);
+    storeRow(c + 5 * ld, c50, c51, va, vb, beta);
+    return;
+  }
+  v128.store(edge, f32x4.mul(va, c00));
+  v128.store(edge, f32x4.mul(va, c01), 16);
+  v128.store(edge, f32x4.mul(va, c10), 32);
+  v128.store(edge, f32x4.mul(va, c11), 48);
+  v128.store(edge, f32x4.mul(va, c20), 64);
+  v128.store(edge, f32x4.mul(va, c21), 80);
+  v128.store(edge, f32x4.mul(va, c30), 96);
+  v128.store(edge, f32x4.mul(va, c31), 112);
+  v128.store(edge, f32x4.mul(va, c40), 128);
+  v128.store(edge, f32x4.mul(va, c41), 144);
+  v128.store(edge, f32x4.mul(va, c50), 160);
+  v128.store(edge, f32x4.mul(va, c51), 176);
+  for (let i = 0; i < mr; i++) {
+    const out = c + <usize>i * ld;
+    const e = edge + <usize>(i * NR * 4);
+    for (let j = 0; j < nr; j++) {
+      const v = load<f32>(e + (j << 2));
+      const o = out + (j << 2);
+      store<f32>(o, beta === 0 ? v : v + beta * load<f32>(o));
+    }
+  }
+}
+
+/**
+ * C = alpha * op(A) * op(B) + beta * C on matrices in this memory (byte addresses, row strides
+ * in elements), with packing buffers at packA (mcBlock * kcBlock floats, mcBlock a multiple of 6)
+ * and packB (kcBlock * ncBlock floats, ncBlock a multiple of 8). Requires m, n, k > 0.
+ */
+export function sgemm(
+  transA: bool,
+  transB: bool,
+  m: i32,
+  n: i32,
+  k: i32,
+  alpha: f32,
+  a: usize,
+  lda: i32,
+  b: usize,
+  ldb: i32,
+  beta: f32,
+  c: usize,
+  ldc: i32,
+  packA: usize,
+  packB: usize,
+  mcBlock: i32,
+  kcBlock: i32,
+  ncBlock: i32,
+): void {
+  for (let jc = 0; jc < n; jc += ncBlock) {
+    const nc = min(ncBlock, n - jc);
+    for (let pc = 0; pc < k; pc += kcBlock) {
+      const kc = min(kcBlock, k - pc);
+      // Later k blocks accumulate onto what the first one wrote.
+      const blockBeta: f32 = pc === 0 ? beta : 1;
+      packPanelsB(transB, b, ldb, pc, jc, kc, nc, packB);
+      for (let ic = 0; ic < m; ic += mcBlock) {
+        const mc = min(mcBlock, m - ic);
+        packPanelsA(transA, a, lda, ic, pc, mc, kc, packA);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nr = min(NR, nc - jr);
+          const pb = packB + ((<usize>(jr * kc)) << 2);
+          for (let ir = 0; ir < mc; ir += MR) {
+            const mr = min(MR, mc - ir);
+            const out = c + ((<usize>(ic + ir) * ldc + jc + jr) << 2);
+            microKernel(
+              kc,
+              packA + ((<usize>(ir * kc)) << 2),
+              pb,
+              out,
+              ldc,
+              alpha,
+              blockBeta,
+              mr,
+              nr,
+            );
+          }
+        }
+      }
+    }
+  }
+}
