@@ -1,0 +1,159 @@
+import {
+  type BackendCreateOptions,
+  type BackendProvider,
+  type Capabilities,
+  type Conv2dBackend,
+  defineBackend,
+  fail,
+  MAX_TENSOR_ELEMENTS,
+  requireInteger,
+} from '@conv2d/core';
+import { createEngine, type DxMethod, type EngineStats } from './engine.js';
+import { WorkerPool } from './pool.js';
+
+export type { DxMethod, EngineStats } from './engine.js';
+
+export interface Im2colBackendOptions {
+  /**
+   * Threads per pass, the calling thread included. Default: the number of cores
+   * (`os.availableParallelism()`) in Node, 1 where there are no worker threads.
+   */
+  threads?: number;
+  /** Bound on the im2col workspace, all threads together. Default 64 MiB. */
+  workspaceBytes?: number;
+  /** How dX is computed. Default: `col2im` (measured faster, see README). */
+  dxMethod?: DxMethod;
+  /**
+   * Training mode: forward keeps the whole im2col matrix (when it fits in `workspaceBytes`)
+   * and a backward on the same x array reuses it for dW. Do not modify x in between.
+   */
+  keepIm2col?: boolean;
+}
+
+export interface Im2colBackend extends Conv2dBackend {
+  readonly threads: number;
+  readonly workspaceBytes: number;
+  readonly dxMethod: DxMethod;
+  readonly stats: Readonly<EngineStats>;
+}
+
+export const DEFAULT_WORKSPACE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_DX_METHOD: DxMethod = 'col2im';
+export const DX_METHODS: readonly DxMethod[] = ['col2im', 'transposed'];
+
+const KNOWN_OPTIONS = new Set(['threads', 'workspaceBytes', 'dxMethod', 'keepIm2col']);
+
+export const capabilities: Capabilities = Object.freeze({
+  layouts: Object.freeze(['NCHW', 'NHWC'] as const),
+  groups: true,
+  dilation: true,
+  maxElements: MAX_TENSOR_ELEMENTS,
+  accumulation: 'float32',
+  dxMethods: Object.freeze([...DX_METHODS]),
+});
+
+interface NodeThreads {
+  cores: number;
+}
+
+/** Cores and worker threads, when this runtime has them (Node); null in browsers. */
+async function nodeThreads(): Promise<NodeThreads | null> {
+  if (typeof SharedArrayBuffer === 'undefined') return null;
+  try {
+    const os = await import('node:os');
+    await import('node:worker_threads');
+    const cores =
+      typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+    return { cores: Math.max(1, cores) };
+  } catch {
+    return null;
+  }
+}
+
+function checkOptions(options: Im2colBackendOptions): void {
+  if (options === null || typeof options !== 'object') {
+    fail('invalid-option', 'options', options, 'an object or undefined');
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) {
+      fail(
+        'invalid-option',
+        `options.${key}`,
+        (options as Record<string, unknown>)[key],
+        `one of ${[...KNOWN_OPTIONS].join(', ')}`,
+      );
+    }
+  }
+  if (options.threads !== undefined && requireInteger('options.threads', options.threads) < 1) {
+    fail('invalid-option', 'options.threads', options.threads, 'an integer >= 1');
+  }
+  if (
+    options.workspaceBytes !== undefined &&
+    requireInteger('options.workspaceBytes', options.workspaceBytes) < 1024
+  ) {
+    fail('invalid-option', 'options.workspaceBytes', options.workspaceBytes, 'an integer >= 1024');
+  }
+  if (options.dxMethod !== undefined && !DX_METHODS.includes(options.dxMethod)) {
+    fail('invalid-option', 'options.dxMethod', options.dxMethod, `one of ${DX_METHODS.join(', ')}`);
+  }
+  if (options.keepIm2col !== undefined && typeof options.keepIm2col !== 'boolean') {
+    fail('invalid-option', 'options.keepIm2col', options.keepIm2col, 'a boolean');
+  }
+}
+
+/**
+ * Creates the im2col + GEMM backend. Its name is the backend spec: `im2col` with the default
+ * dX method, `im2col:col2im` / `im2col:transposed` when `dxMethod` is given.
+ */
+export async function createIm2colBackend(
+  options: Im2colBackendOptions = {},
+): Promise<Im2colBackend> {
+  checkOptions(options);
+  const node = await nodeThreads();
+  // Without worker threads everything runs on the calling thread, whatever was asked.
+  const threads = node ? (options.threads ?? node.cores) : 1;
+  const workspaceBytes = options.workspaceBytes ?? DEFAULT_WORKSPACE_BYTES;
+  const dxMethod = options.dxMethod ?? DEFAULT_DX_METHOD;
+  const engine = createEngine({
+    threads,
+    workspaceBytes,
+    dxMethod,
+    keepIm2col: options.keepIm2col ?? false,
+    startPool: node && threads > 1 ? (workers) => WorkerPool.create(workers) : null,
+  });
+  const name = options.dxMethod ? `im2col:${dxMethod}` : 'im2col';
+  const backend = defineBackend(name, capabilities, engine);
+  return Object.assign(backend, { threads, workspaceBytes, dxMethod, stats: engine.stats });
+}
+
+export const backendProvider: BackendProvider = {
+  name: 'im2col',
+  variants: DX_METHODS,
+  description:
+    'im2col + GEMM (WebAssembly SIMD or TypeScript), col2im or transposed-convolution dX, bounded workspace, worker threads',
+  async probe(variant) {
+    if (variant !== null && !DX_METHODS.includes(variant as DxMethod)) {
+      return {
+        available: false,
+        reason: `no variant ${variant}; variants: ${DX_METHODS.join(', ')}`,
+      };
+    }
+    const node = await nodeThreads();
+    return {
+      available: true,
+      reason: node ? `${node.cores} threads available` : 'single-threaded (no worker_threads)',
+    };
+  },
+  async create(variant, options: BackendCreateOptions = {}) {
+    if (variant !== null && !DX_METHODS.includes(variant as DxMethod)) {
+      fail(
+        'unavailable',
+        'backend variant',
+        `im2col:${variant}`,
+        `one of im2col, ${DX_METHODS.map((m) => `im2col:${m}`).join(', ')}`,
+      );
+    }
+    const o = options as Im2colBackendOptions;
+    return createIm2colBackend(variant === null ? o : { ...o, dxMethod: variant as DxMethod });
+  },
+};

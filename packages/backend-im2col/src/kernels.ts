@@ -1,0 +1,296 @@
+import type { ConvDescription } from '@conv2d/core';
+import { sgemm } from '@conv2d/gemm';
+import { directForward, directInputGrad, directWeightGrad } from './direct.js';
+import { col2imTile, im2colTile } from './im2col.js';
+
+/**
+ * A job is one pass cut into independent tasks. The same object runs on the calling thread
+ * (plain arrays) or is posted to workers (arrays over SharedArrayBuffer); every thread pulls
+ * task indices from one shared counter until none are left. All tensors are NCHW here.
+ */
+export const Op = {
+  /** task (n, g, p0, p1): y[n, group g, positions p0..p1) through im2col + GEMM. */
+  forwardGemm: 0,
+  /** task (n, g0, g1, -): y[n, groups g0..g1) by direct loops. */
+  forwardDirect: 1,
+  /** task (n, g, p0, p1): acc[slot] += dY_hat · X_hat over those positions. */
+  weightGemm: 2,
+  /** task (n, g0, g1, -): acc[slot] += direct dW of those groups. */
+  weightDirect: 3,
+  /** task (n, g, c0, c1): dx[n, channels c0..c1 of group g] by GEMM + col2im. */
+  inputCol2im: 4,
+  /** task (n, g0, g1, -): dx[n, groups g0..g1) by direct scatter. */
+  inputDirect: 5,
+} as const;
+
+export const TASK_STRIDE = 4;
+
+export interface Job {
+  op: number;
+  desc: ConvDescription;
+  tasks: Int32Array;
+  /** Shared task counter (element 0). */
+  counter: Int32Array;
+  /** Workspace floats each thread may use for one im2col tile. */
+  tileFloats: number;
+  x: Float32Array | null;
+  w: Float32Array | null;
+  b: Float32Array | null;
+  /** Forward output, or dy for the backward ops. */
+  y: Float32Array | null;
+  dx: Float32Array | null;
+  /** dW accumulators, one `wSize` slot per thread. */
+  acc: Float32Array | null;
+  /** The whole im2col matrix [N][groups][K][Hout*Wout] kept for training, or null. */
+  cache: Float32Array | null;
+  /** Whether forward fills the cache (true) or backward reads it (false). */
+  fillCache: boolean;
+}
+
+/** 1x1, stride 1, no padding: the image (one group's channels) already is the im2col matrix. */
+export function isPointwise(d: ConvDescription): boolean {
+  return (
+    d.kernelHeight === 1 &&
+    d.kernelWidth === 1 &&
+    d.strideHeight === 1 &&
+    d.strideWidth === 1 &&
+    d.padTop === 0 &&
+    d.padBottom === 0 &&
+    d.padLeft === 0 &&
+    d.padRight === 0
+  );
+}
+
+/** Tile of an im2col block within `floats`: [kc rows, pc columns]. */
+export function tileShape(kLen: number, pLen: number, floats: number): [number, number] {
+  if (kLen <= floats) return [kLen, Math.max(1, Math.min(pLen, Math.floor(floats / kLen)))];
+  const pc = Math.max(1, Math.min(pLen, 16, floats));
+  return [Math.max(1, Math.floor(floats / pc)), pc];
+}
+
+/** Where a tile of the im2col matrix lives: [array, offset, leading dimension]. */
+type Tile = [Float32Array, number, number];
+
+function im2colSource(
+  job: Job,
+  ws: Float32Array,
+  n: number,
+  g: number,
+  k0: number,
+  k1: number,
+  p0: number,
+  p1: number,
+): Tile {
+  const d = job.desc;
+  const x = job.x as Float32Array;
+  const P = d.outHeight * d.outWidth;
+  if (isPointwise(d)) {
+    return [x, (n * d.inChannels + g * d.inChannelsPerGroup + k0) * P + p0, P];
+  }
+  const xBase = n * d.inChannels * d.inHeight * d.inWidth;
+  if (job.cache) {
+    const offset = ((n * d.groups + g) * d.reductionLength + k0) * P + p0;
+    if (job.fillCache) im2colTile(d, x, xBase, g, k0, k1, p0, p1, job.cache, offset, P);
+    return [job.cache, offset, P];
+  }
+  im2colTile(d, x, xBase, g, k0, k1, p0, p1, ws, 0, p1 - p0);
+  return [ws, 0, p1 - p0];
+}
+
+function forwardGemm(job: Job, ws: Float32Array, n: number, g: number, p0: number, p1: number) {
+  const d = job.desc;
+  const K = d.reductionLength;
+  const P = d.outHeight * d.outWidth;
+  const cog = d.outChannelsPerGroup;
+  const y = job.y as Float32Array;
+  const yBase = (n * d.outChannels + g * cog) * P;
+  const wBase = g * cog * K;
+  if (job.b) {
+    for (let oc = 0; oc < cog; oc++) {
+      const row = yBase + oc * P;
+      y.fill(job.b[g * cog + oc], row + p0, row + p1);
+    }
+  }
+  const [kc, pc] = job.cache ? [K, p1 - p0] : tileShape(K, p1 - p0, job.tileFloats);
+  for (let pt = p0; pt < p1; pt += pc) {
+    const pe = Math.min(p1, pt + pc);
+    for (let kt = 0; kt < K; kt += kc) {
+      const ke = Math.min(K, kt + kc);
+      const [src, off, ld] = im2colSource(job, ws, n, g, kt, ke, pt, pe);
+      const beta = kt === 0 && !job.b ? 0 : 1;
+      sgemm(
+        false,
+        false,
+        cog,
+        pe - pt,
+        ke - kt,
+        1,
+        job.w as Float32Array,
+        wBase + kt,
+        K,
+        src,
+        off,
+        ld,
+        beta,
+        y,
+        yBase + pt,
+        P,
+      );
+    }
+  }
+}
+
+function weightGemm(
+  job: Job,
+  ws: Float32Array,
+  slot: number,
+  n: number,
+  g: number,
+  p0: number,
+  p1: number,
+) {
+  const d = job.desc;
+  const K = d.reductionLength;
+  const P = d.outHeight * d.outWidth;
+  const cog = d.outChannelsPerGroup;
+  const dy = job.y as Float32Array;
+  const dyBase = (n * d.outChannels + g * cog) * P;
+  const accBase = slot * d.wSize + g * cog * K;
+  const [kc, pc] = job.cache ? [K, p1 - p0] : tileShape(K, p1 - p0, job.tileFloats);
+  for (let pt = p0; pt < p1; pt += pc) {
+    const pe = Math.min(p1, pt + pc);
+    for (let kt = 0; kt < K; kt += kc) {
+      const ke = Math.min(K, kt + kc);
+      const [src, off, ld] = im2colSource(job, ws, n, g, kt, ke, pt, pe);
+      sgemm(
+        false,
+        true,
+        cog,
+        ke - kt,
+        pe - pt,
+        1,
+        dy,
+        dyBase + pt,
+        P,
+        src,
+        off,
+        ld,
+        1,
+        job.acc as Float32Array,
+        accBase + kt,
+        K,
+      );
+    }
+  }
+}
+
+function inputCol2im(job: Job, ws: Float32Array, n: number, g: number, c0: number, c1: number) {
+  const d = job.desc;
+  const K = d.reductionLength;
+  const KK = d.kernelHeight * d.kernelWidth;
+  const P = d.outHeight * d.outWidth;
+  const cog = d.outChannelsPerGroup;
+  const dy = job.y as Float32Array;
+  const w = job.w as Float32Array;
+  const dx = job.dx as Float32Array;
+  const dyBase = (n * d.outChannels + g * cog) * P;
+  const wBase = g * cog * K;
+  if (isPointwise(d)) {
+    // dX_hat is dX itself: no scatter, no workspace.
+    const dxBase = (n * d.inChannels + g * d.inChannelsPerGroup + c0) * P;
+    sgemm(true, false, c1 - c0, P, cog, 1, w, wBase + c0, K, dy, dyBase, P, 0, dx, dxBase, P);
+    return;
+  }
+  const dxBase = n * d.inChannels * d.inHeight * d.inWidth;
+  const k0 = c0 * KK;
+  const k1 = c1 * KK;
+  const [kc, pc] = tileShape(k1 - k0, P, job.tileFloats);
+  for (let pt = 0; pt < P; pt += pc) {
+    const pe = Math.min(P, pt + pc);
+    for (let kt = k0; kt < k1; kt += kc) {
+      const ke = Math.min(k1, kt + kc);
+      sgemm(
+        true,
+        false,
+        ke - kt,
+        pe - pt,
+        cog,
+        1,
+        w,
+        wBase + kt,
+        K,
+        dy,
+        dyBase + pt,
+        P,
+        0,
+        ws,
+        0,
+        pe - pt,
+      );
+      col2imTile(d, dx, dxBase, g, kt, ke, pt, pe, ws, 0, pe - pt);
+    }
+  }
+}
+
+/** Runs one task of a job. `slot` is the calling thread's dW accumulator. */
+export function runTask(job: Job, index: number, slot: number, ws: Float32Array): void {
+  const t = job.tasks;
+  const o = index * TASK_STRIDE;
+  const n = t[o];
+  const a = t[o + 1];
+  const b = t[o + 2];
+  const c = t[o + 3];
+  const d = job.desc;
+  switch (job.op) {
+    case Op.forwardGemm:
+      return forwardGemm(job, ws, n, a, b, c);
+    case Op.forwardDirect:
+      return directForward(
+        d,
+        job.x as Float32Array,
+        job.w as Float32Array,
+        job.b,
+        job.y as Float32Array,
+        n,
+        a,
+        b,
+      );
+    case Op.weightGemm:
+      return weightGemm(job, ws, slot, n, a, b, c);
+    case Op.weightDirect:
+      return directWeightGrad(
+        d,
+        job.y as Float32Array,
+        job.x as Float32Array,
+        job.acc as Float32Array,
+        slot * d.wSize,
+        n,
+        a,
+        b,
+      );
+    case Op.inputCol2im:
+      return inputCol2im(job, ws, n, a, b, c);
+    case Op.inputDirect:
+      return directInputGrad(
+        d,
+        job.y as Float32Array,
+        job.w as Float32Array,
+        job.dx as Float32Array,
+        n,
+        a,
+        b,
+      );
+    default:
+      throw new Error(`backend-im2col: unknown job op ${job.op}`);
+  }
+}
+
+/** Pulls and runs tasks until the shared counter passes the end. */
+export function drainTasks(job: Job, slot: number, ws: Float32Array): void {
+  const count = job.tasks.length / TASK_STRIDE;
+  for (;;) {
+    const i = Atomics.add(job.counter, 0, 1);
+    if (i >= count) return;
+    runTask(job, i, slot, ws);
+  }
+}

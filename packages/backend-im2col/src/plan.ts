@@ -1,0 +1,76 @@
+import type { ConvDescription } from '@conv2d/core';
+import { usesDirectPath } from './direct.js';
+import { TASK_STRIDE } from './kernels.js';
+
+/**
+ * Task lists. With one thread each (image, group) is one task; with more, work is cut a few
+ * times finer than the thread count so the shared counter balances uneven tasks, but never
+ * into slivers too small to keep the GEMM efficient.
+ */
+const TASKS_PER_THREAD = 3;
+const MIN_POSITIONS = 64;
+
+function parts(threads: number, units: number, max: number): number {
+  if (threads <= 1) return 1;
+  return Math.max(1, Math.min(max, Math.ceil((TASKS_PER_THREAD * threads) / units)));
+}
+
+function build(rows: number[][]): Int32Array {
+  const tasks = new Int32Array(rows.length * TASK_STRIDE);
+  rows.forEach((r, i) => tasks.set(r, i * TASK_STRIDE));
+  return tasks;
+}
+
+/** Splits [0, size) into `count` near-equal ranges. */
+function ranges(size: number, count: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 0; i < count; i++) {
+    const a = Math.floor((size * i) / count);
+    const b = Math.floor((size * (i + 1)) / count);
+    if (b > a) out.push([a, b]);
+  }
+  return out;
+}
+
+/** Direct-path tasks: (n, g0, g1, 0). */
+function directTasks(d: ConvDescription, threads: number): Int32Array {
+  const rows: number[][] = [];
+  const k = parts(threads, d.batch, d.groups);
+  for (let n = 0; n < d.batch; n++)
+    for (const [g0, g1] of ranges(d.groups, k)) rows.push([n, g0, g1, 0]);
+  return build(rows);
+}
+
+/** Output-position tasks (n, g, p0, p1) for forward and dW. */
+function positionTasks(d: ConvDescription, threads: number): Int32Array {
+  const P = d.outHeight * d.outWidth;
+  const k = parts(threads, d.batch * d.groups, Math.ceil(P / MIN_POSITIONS));
+  const rows: number[][] = [];
+  for (let n = 0; n < d.batch; n++)
+    for (let g = 0; g < d.groups; g++)
+      for (const [p0, p1] of ranges(P, k)) rows.push([n, g, p0, p1]);
+  return build(rows);
+}
+
+export function forwardTasks(d: ConvDescription, threads: number): Int32Array {
+  return usesDirectPath(d) ? directTasks(d, threads) : positionTasks(d, threads);
+}
+
+export function weightTasks(d: ConvDescription, threads: number): Int32Array {
+  return usesDirectPath(d) ? directTasks(d, threads) : positionTasks(d, threads);
+}
+
+/**
+ * col2im tasks (n, g, c0, c1): split over input channels, since windows of neighbouring
+ * output positions overlap in dX but different input channels never do.
+ */
+export function inputTasks(d: ConvDescription, threads: number): Int32Array {
+  if (usesDirectPath(d)) return directTasks(d, threads);
+  const cig = d.inChannelsPerGroup;
+  const k = parts(threads, d.batch * d.groups, cig);
+  const rows: number[][] = [];
+  for (let n = 0; n < d.batch; n++)
+    for (let g = 0; g < d.groups; g++)
+      for (const [c0, c1] of ranges(cig, k)) rows.push([n, g, c0, c1]);
+  return build(rows);
+}

@@ -1,0 +1,25 @@
+import { parentPort } from 'node:worker_threads';
+import { type GemmImplementation, gemmImplementation, setGemmImplementation } from '@conv2d/gemm';
+import { drainTasks } from './kernels.js';
+import type { JobMessage, JobReply } from './pool.js';
+
+// One im2col tile per worker, grown on demand and kept until the worker ends.
+let workspace = new Float32Array(0);
+
+parentPort?.on('message', (message: JobMessage) => {
+  let reply: JobReply;
+  try {
+    // Follow the caller's GEMM choice (setGemmImplementation in tests and benchmarks).
+    if (message.gemm !== gemmImplementation()) {
+      setGemmImplementation(message.gemm as GemmImplementation);
+    }
+    if (workspace.length < message.job.tileFloats) {
+      workspace = new Float32Array(message.job.tileFloats);
+    }
+    drainTasks(message.job, message.slot, workspace);
+    reply = { ok: true };
+  } catch (e) {
+    reply = { ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) };
+  }
+  parentPort?.postMessage(reply);
+});

@@ -1,0 +1,111 @@
+import type { Conv2dOptions } from '@conv2d/core';
+
+export interface Case {
+  name: string;
+  /** [N, Cin, H, W] (transposed to NHWC by the test when the layout says so). */
+  x: [number, number, number, number];
+  w: [number, number, number, number];
+  bias: boolean;
+  options: Conv2dOptions;
+}
+
+/** Small shapes covering every option, plus a few large enough to go to the worker pool. */
+export const cases: Case[] = [
+  { name: 'basic 3x3', x: [2, 3, 7, 6], w: [4, 3, 3, 3], bias: true, options: {} },
+  { name: 'pad 1', x: [1, 4, 5, 5], w: [5, 4, 3, 3], bias: true, options: { padding: 1 } },
+  {
+    name: 'stride 2, asymmetric padding, floor drops',
+    x: [2, 3, 10, 9],
+    w: [4, 3, 3, 2],
+    bias: false,
+    options: { stride: [2, 3], padding: [1, 0, 2, 1] },
+  },
+  {
+    name: 'dilation 2 with padding',
+    x: [1, 2, 9, 11],
+    w: [3, 2, 3, 3],
+    bias: true,
+    options: { dilation: [2, 3], padding: [2, 1, 3, 0], stride: [1, 2] },
+  },
+  {
+    name: 'groups 2',
+    x: [2, 6, 6, 5],
+    w: [4, 3, 3, 3],
+    bias: true,
+    options: { groups: 2, padding: 1 },
+  },
+  {
+    name: 'depthwise',
+    x: [2, 4, 8, 7],
+    w: [4, 1, 3, 3],
+    bias: true,
+    options: { groups: 4, padding: 1, stride: 2 },
+  },
+  {
+    name: 'depthwise multiplier 2, dilation',
+    x: [1, 3, 9, 9],
+    w: [6, 1, 3, 3],
+    bias: false,
+    options: { groups: 3, dilation: 2, padding: [2, 2, 1, 1] },
+  },
+  { name: 'pointwise', x: [2, 8, 5, 4], w: [6, 8, 1, 1], bias: true, options: {} },
+  {
+    name: 'pointwise groups',
+    x: [1, 8, 4, 4],
+    w: [4, 2, 1, 1],
+    bias: false,
+    options: { groups: 4 },
+  },
+  { name: '1x1 stride 2', x: [1, 4, 7, 7], w: [3, 4, 1, 1], bias: true, options: { stride: 2 } },
+  {
+    name: 'padding larger than the kernel',
+    x: [1, 2, 4, 5],
+    w: [3, 2, 1, 2],
+    bias: true,
+    options: { padding: [2, 1, 0, 3] },
+  },
+  {
+    name: 'kernel as large as the input',
+    x: [2, 3, 5, 4],
+    w: [2, 3, 5, 4],
+    bias: true,
+    options: {},
+  },
+  {
+    name: '7x7 stride 2',
+    x: [1, 3, 20, 18],
+    w: [8, 3, 7, 7],
+    bias: true,
+    options: { stride: 2, padding: 3 },
+  },
+  // Large enough (>= 4 MFLOP) to run on the worker pool when threads > 1.
+  {
+    name: 'threaded 3x3',
+    x: [2, 16, 24, 20],
+    w: [24, 16, 3, 3],
+    bias: true,
+    options: { padding: 1 },
+  },
+  {
+    name: 'threaded stride 2 groups',
+    x: [6, 16, 30, 28],
+    w: [32, 8, 3, 3],
+    bias: false,
+    options: { stride: 2, padding: [1, 0, 1, 0], groups: 2 },
+  },
+  {
+    name: 'threaded single image',
+    x: [1, 32, 40, 36],
+    w: [32, 32, 3, 3],
+    bias: true,
+    options: { padding: 1 },
+  },
+  {
+    name: 'threaded depthwise',
+    x: [2, 64, 64, 64],
+    w: [64, 1, 3, 3],
+    bias: true,
+    options: { groups: 64, padding: 1 },
+  },
+  { name: 'threaded pointwise', x: [2, 64, 24, 24], w: [48, 64, 1, 1], bias: true, options: {} },
+];

@@ -1,0 +1,85 @@
+import { type Conv2dOptions, describeConv, type Tensor, transposeLayout } from '@conv2d/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  createIm2colBackend,
+  type Im2colBackend,
+  type Im2colBackendOptions,
+} from '../src/index.js';
+import { type Case, cases } from './cases.js';
+import { random, reference, worstError } from './reference.js';
+
+interface Inputs {
+  x: Tensor;
+  w: Tensor;
+  b: Tensor | null;
+  dy: Tensor;
+  options: Conv2dOptions;
+}
+
+function inputs(c: Case, layout: 'NCHW' | 'NHWC', seed: number): Inputs {
+  const [n, ci, h, wd] = c.x;
+  const options = { ...c.options, layout };
+  const xN: Tensor = { shape: c.x, data: random(n * ci * h * wd, seed) };
+  const x = layout === 'NCHW' ? xN : transposeLayout(xN, 'NCHW', 'NHWC');
+  const w: Tensor = {
+    shape: c.w,
+    data: random(
+      c.w.reduce((a, v) => a * v),
+      seed + 1,
+    ),
+  };
+  const b = c.bias ? { shape: [c.w[0]], data: random(c.w[0], seed + 2) } : null;
+  const d = describeConv(x.shape, w.shape, b?.shape, options);
+  const dy: Tensor = { shape: d.yShape, data: random(d.ySize, seed + 3) };
+  return { x, w, b, dy, options };
+}
+
+const backends: Im2colBackend[] = [];
+async function make(options: Im2colBackendOptions): Promise<Im2colBackend> {
+  const b = await createIm2colBackend(options);
+  backends.push(b);
+  return b;
+}
+afterAll(() => {
+  for (const b of backends) b.dispose();
+});
+
+/** Checks every pass of one case against the float64 loops. */
+async function check(backend: Im2colBackend, c: Case, layout: 'NCHW' | 'NHWC', seed: number) {
+  const { x, w, b, dy, options } = inputs(c, layout, seed);
+  const want = reference(x, w, b, dy, options);
+  const d = describeConv(x.shape, w.shape, b?.shape, options);
+  // Float32 sums of length L drift by about sqrt(L) ulps of the terms' size.
+  const tol = (length: number) => 2e-6 * Math.sqrt(length) * 4 + 1e-6;
+  const y = await backend.forward(x, w, b, options);
+  expect(y.shape).toEqual([...d.yShape]);
+  expect(worstError(y.data, want.y, tol(d.reductionLength))).toBeLessThanOrEqual(0);
+  const g = await backend.backward(dy, x, w, options);
+  const reductionDx = d.outChannelsPerGroup * d.kernelHeight * d.kernelWidth;
+  const reductionDw = d.batch * d.outHeight * d.outWidth;
+  expect(worstError(g.dx?.data as Float32Array, want.dx, tol(reductionDx))).toBeLessThanOrEqual(0);
+  expect(worstError(g.dw?.data as Float32Array, want.dw, tol(reductionDw))).toBeLessThanOrEqual(0);
+  expect(worstError(g.db?.data as Float32Array, want.db, tol(reductionDw))).toBeLessThanOrEqual(0);
+}
+
+const configurations: [string, Im2colBackendOptions][] = [
+  ['col2im, 1 thread', { dxMethod: 'col2im', threads: 1 }],
+  ['transposed, 1 thread', { dxMethod: 'transposed', threads: 1 }],
+  ['col2im, 2 threads', { dxMethod: 'col2im', threads: 2 }],
+  ['transposed, 2 threads', { dxMethod: 'transposed', threads: 2 }],
+  ['col2im, 4 KiB workspace', { dxMethod: 'col2im', threads: 1, workspaceBytes: 4096 }],
+  [
+    'transposed, 4 KiB workspace, 2 threads',
+    { dxMethod: 'transposed', threads: 2, workspaceBytes: 4096 },
+  ],
+  ['col2im, keepIm2col, 2 threads', { dxMethod: 'col2im', threads: 2, keepIm2col: true }],
+];
+
+describe.each(configurations)('im2col %s', (_label, options) => {
+  for (const layout of ['NCHW', 'NHWC'] as const) {
+    it.each(cases.map((c, i) => [c.name, c, i] as const))(`${layout} %s`, async (_n, c, i) => {
+      const backend = await make(options);
+      await check(backend, c, layout, 1000 + i * 17);
+    });
+  }
+});
