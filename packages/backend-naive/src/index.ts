@@ -10,7 +10,7 @@ import { biasGradient, forward, inputGradient, weightGradient } from './loops.js
 
 export { biasGradient, forward, inputGradient, weightGradient } from './loops.js';
 
-export const naiveCapabilities: Capabilities = Object.freeze({
+export const naiveCapabilities: Capabilities = Object.freeze<Capabilities>({
   layouts: ['NCHW', 'NHWC'],
   groups: true,
   dilation: true,
@@ -38,7 +38,11 @@ export const backendProvider: BackendProvider = {
   probe: async () => ({ available: true }),
   create: async (variant) => {
     if (variant !== null) {
-      throw new Conv2dError('unknown-backend', { argument: 'backend variant', value: `naive:${variant}`, expected: "'naive' (no variants)" });
+      throw new Conv2dError('unknown-backend', {
+        argument: 'backend variant',
+        value: `naive:${variant}`,
+        expected: "'naive' (no variants)",
+      });
     }
     return createNaiveBackend();
   },

@@ -12,7 +12,12 @@ function weightIndex(d: ConvDescription, co: number, cig: number, m: number, q: 
   return ((co * d.inChannelsPerGroup + cig) * d.kernelHeight + m) * d.kernelWidth + q;
 }
 
-export function forward(d: ConvDescription, x: Float32Array, w: Float32Array, b: Float32Array | null): Float32Array {
+export function forward(
+  d: ConvDescription,
+  x: Float32Array,
+  w: Float32Array,
+  b: Float32Array | null,
+): Float32Array {
   const y = new Float32Array(d.ySize);
   const xs = d.xStrides;
   const ys = d.yStrides;
@@ -29,7 +34,9 @@ export function forward(d: ConvDescription, x: Float32Array, w: Float32Array, b:
               for (let q = 0; q < d.kernelWidth; q++) {
                 const iw = j * d.strideWidth + q * d.dilationWidth - d.padLeft;
                 if (iw < 0 || iw >= d.inWidth) continue;
-                acc += x[n * xs.n + (g0 + cig) * xs.c + ih * xs.h + iw * xs.w] * w[weightIndex(d, co, cig, m, q)];
+                acc +=
+                  x[n * xs.n + (g0 + cig) * xs.c + ih * xs.h + iw * xs.w] *
+                  w[weightIndex(d, co, cig, m, q)];
               }
             }
           }
@@ -68,7 +75,8 @@ export function inputGradient(d: ConvDescription, dy: Float32Array, w: Float32Ar
               const j = tj / d.strideWidth;
               if (j >= d.outWidth) continue;
               for (let co = coStart; co < coStart + d.outChannelsPerGroup; co++) {
-                acc += dy[n * ys.n + co * ys.c + i * ys.h + j * ys.w] * w[weightIndex(d, co, cig, m, q)];
+                acc +=
+                  dy[n * ys.n + co * ys.c + i * ys.h + j * ys.w] * w[weightIndex(d, co, cig, m, q)];
               }
             }
           }
@@ -81,7 +89,11 @@ export function inputGradient(d: ConvDescription, dy: Float32Array, w: Float32Ar
 }
 
 /** dW[co,cig,m,q] = sum over n,i,j of dY[n,co,i,j] * Xpad[n, g0+cig, i*Sh + m*Dh, j*Sw + q*Dw]. */
-export function weightGradient(d: ConvDescription, dy: Float32Array, x: Float32Array): Float32Array {
+export function weightGradient(
+  d: ConvDescription,
+  dy: Float32Array,
+  x: Float32Array,
+): Float32Array {
   const dw = new Float32Array(d.wSize);
   const xs = d.xStrides;
   const ys = d.yStrides;
@@ -98,7 +110,9 @@ export function weightGradient(d: ConvDescription, dy: Float32Array, x: Float32A
               for (let j = 0; j < d.outWidth; j++) {
                 const iw = j * d.strideWidth + q * d.dilationWidth - d.padLeft;
                 if (iw < 0 || iw >= d.inWidth) continue;
-                acc += dy[n * ys.n + co * ys.c + i * ys.h + j * ys.w] * x[n * xs.n + (g0 + cig) * xs.c + ih * xs.h + iw * xs.w];
+                acc +=
+                  dy[n * ys.n + co * ys.c + i * ys.h + j * ys.w] *
+                  x[n * xs.n + (g0 + cig) * xs.c + ih * xs.h + iw * xs.w];
               }
             }
           }

@@ -40,16 +40,30 @@ describe('naive backend, checked by hand', () => {
   });
 
   it('gives the same numbers in NHWC as in NCHW', async () => {
-    const x = tensor([2, 3, 4, 5], Array.from({ length: 120 }, (_, i) => Math.sin(i)));
-    const w = tensor([4, 3, 3, 2], Array.from({ length: 72 }, (_, i) => Math.cos(i)));
-    const opts = { stride: [2, 1] as [number, number], padding: [1, 0, 2, 1] as [number, number, number, number] };
+    const x = tensor(
+      [2, 3, 4, 5],
+      Array.from({ length: 120 }, (_, i) => Math.sin(i)),
+    );
+    const w = tensor(
+      [4, 3, 3, 2],
+      Array.from({ length: 72 }, (_, i) => Math.cos(i)),
+    );
+    const opts = {
+      stride: [2, 1] as [number, number],
+      padding: [1, 0, 2, 1] as [number, number, number, number],
+    };
     const nchw = await naive.forward(x, w, null, opts);
-    const nhwc = await naive.forward(transposeLayout(x, 'NCHW', 'NHWC'), w, null, { ...opts, layout: 'NHWC' });
+    const nhwc = await naive.forward(transposeLayout(x, 'NCHW', 'NHWC'), w, null, {
+      ...opts,
+      layout: 'NHWC',
+    });
     expect(transposeLayout(nhwc, 'NHWC', 'NCHW')).toEqual(nchw);
   });
 
   it('rejects invalid input with a typed error', async () => {
     await expect(naive.forward(x3, tensor([1, 2, 2, 2]), null)).rejects.toBeInstanceOf(Conv2dError);
-    await expect(naive.forward(x3, ones2, null, { stride: 0 })).rejects.toMatchObject({ code: 'non-positive-stride' });
+    await expect(naive.forward(x3, ones2, null, { stride: 0 })).rejects.toMatchObject({
+      code: 'non-positive-stride',
+    });
   });
 });

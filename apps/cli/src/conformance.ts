@@ -1,0 +1,64 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadFixtures, runFixture } from '@conv2d/conformance/runner';
+import { createBackend } from '@conv2d/core';
+import { probeAll, probeSpec, type SpecAvailability } from './specs.js';
+
+const USAGE = 'usage: pnpm conformance --backend <spec|all> --fixtures <dir> [--dump <dir>]';
+
+/**
+ * `conformance --backend <spec|all> --fixtures <dir> [--dump <dir>]` (DESIGN.md contract).
+ * `all` runs every spec available here and lists the others as unavailable; a spec named
+ * explicitly that cannot run here is a failure (exit 1), never replaced by another.
+ * Returns the exit code.
+ */
+export async function conformanceCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      backend: { type: 'string' },
+      fixtures: { type: 'string' },
+      dump: { type: 'string' },
+    },
+    strict: true,
+  });
+  if (!values.backend || !values.fixtures) {
+    console.error(USAGE);
+    return 2;
+  }
+  const fixtures = loadFixtures(values.fixtures);
+  if (fixtures.length === 0) {
+    console.error(`no *.json cases in ${values.fixtures}`);
+    return 2;
+  }
+  const targets: SpecAvailability[] =
+    values.backend === 'all' ? await probeAll() : [await probeSpec(values.backend)];
+  let passed = 0;
+  let failed = 0;
+  let unavailable = 0;
+  for (const target of targets) {
+    if (!target.available) {
+      console.log(`UNAVAILABLE ${target.spec}: ${target.reason ?? 'cannot run here'}`);
+      // with `all`, the availability table is informative; a named spec must run
+      if (values.backend !== 'all') unavailable++;
+      continue;
+    }
+    const backend = await createBackend(target.spec);
+    try {
+      const dumpDir = values.dump ? join(values.dump, target.spec.replaceAll(':', '-')) : null;
+      if (dumpDir) mkdirSync(dumpDir, { recursive: true });
+      for (const { file, fixture } of fixtures) {
+        const result = await runFixture(backend, fixture);
+        if (result.passed) passed++;
+        else failed++;
+        console.log(`${result.passed ? 'PASS' : 'FAIL'} ${target.spec} ${file}: ${result.message}`);
+        if (dumpDir) writeFileSync(join(dumpDir, file), `${JSON.stringify(result.dump)}\n`);
+      }
+    } finally {
+      backend.dispose();
+    }
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+  return failed > 0 || unavailable > 0 || passed === 0 ? 1 : 0;
+}

@@ -1,0 +1,5 @@
+export * from './cases.js';
+export * from './checks.js';
+export * from './invalid-calls.js';
+export * from './runner.js';
+export * from './suite.js';

@@ -1,0 +1,2 @@
+export * from '@conv2d/core';
+export { registerStandardBackends, standardProviders } from './standard.js';
