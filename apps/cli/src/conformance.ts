@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadFixtures, runFixture } from '@conv2d/conformance/runner';
+import { loadFixtures } from '@conv2d/conformance/node';
+import { runFixture } from '@conv2d/conformance/runner';
 import { createBackend } from '@conv2d/core';
 import { probeAll, probeSpec, type SpecAvailability } from './specs.js';
 

@@ -10,7 +10,7 @@ import {
   makeInputs,
   runPasses,
 } from './checks.js';
-import { bundledFixturesDir, loadFixtures } from './fixture.js';
+import { bundledFixturesDir, loadFixtures } from './fixture-files.js';
 import { invalidCalls } from './invalid-calls.js';
 import { randomTensor, seededRandom } from './random.js';
 import { runFixture } from './run-fixture.js';
