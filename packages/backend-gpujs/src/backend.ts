@@ -1,0 +1,103 @@
+import {
+  type BackendCreateOptions,
+  type BackendProvider,
+  type Capabilities,
+  type Conv2dBackend,
+  defineBackend,
+  fail,
+  MAX_TENSOR_ELEMENTS,
+} from '@conv2d/core';
+import { Engine, type EngineStats } from './engine.js';
+import { HeadlessGLKernel } from './gpujs.js';
+import { bestMode, type GpujsMode, isMode, MODES, probeMode } from './modes.js';
+
+export interface GpujsBackend extends Conv2dBackend {
+  /** The gpu.js mode every kernel of this backend runs in (checked after each call). */
+  readonly mode: GpujsMode;
+  /** Compile and run counters: a repeated shape adds cache hits, never compiles. */
+  readonly stats: Readonly<EngineStats>;
+}
+
+export interface GpujsBackendOptions {
+  /** A gpu.js mode, or omitted for the best mode that really works here. */
+  mode?: GpujsMode;
+  /** Lowers the largest tensor (in elements) this backend accepts; larger ones get `too-large`. */
+  maxElements?: number;
+}
+
+/**
+ * Largest tensor each mode takes. GL modes store one float per texel of a square-ish texture,
+ * so a tensor fits while it has at most maxTextureSize² elements; larger ones are rejected with
+ * `too-large` before gpu.js could throw halfway or read outside a texture.
+ */
+function maxElements(mode: GpujsMode): number {
+  if (mode === 'headlessgl') {
+    const side = HeadlessGLKernel.features?.maxTextureSize ?? 4096;
+    return Math.min(side * side, MAX_TENSOR_ELEMENTS);
+  }
+  return MAX_TENSOR_ELEMENTS;
+}
+
+function capabilitiesOf(mode: GpujsMode, limit: number | undefined): Capabilities {
+  return Object.freeze({
+    layouts: Object.freeze(['NCHW', 'NHWC'] as const),
+    groups: true,
+    dilation: true,
+    maxElements: Math.min(maxElements(mode), limit ?? Number.POSITIVE_INFINITY),
+    accumulation: 'float32',
+    dxMethods: Object.freeze(['direct'] as const),
+  });
+}
+
+/** Creates a gpu.js backend; rejects with `unavailable` when the mode cannot run here. */
+export async function createGpujsBackend(options: GpujsBackendOptions = {}): Promise<GpujsBackend> {
+  const requested = options.mode;
+  if (requested !== undefined && !isMode(requested)) {
+    fail('unknown-backend', 'options.mode', requested, `one of ${MODES.join(', ')}`);
+  }
+  const mode = requested ?? (await bestMode());
+  const availability = await probeMode(mode);
+  if (!availability.available) {
+    fail(
+      'unavailable',
+      'backend',
+      `gpujs:${mode}`,
+      `a mode that runs here: ${availability.reason}`,
+    );
+  }
+  const engine = new Engine(mode);
+  const name = requested ? `gpujs:${mode}` : 'gpujs';
+  const limit = options.maxElements;
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+    fail('invalid-option', 'options.maxElements', limit, 'a positive integer');
+  }
+  const backend = defineBackend(name, capabilitiesOf(mode, limit), {
+    forward: (desc, x, w, b) => engine.forward(desc, x, w, b),
+    async backward(desc, dy, x, w, wanted) {
+      // Each gradient is its own kernel reading the same uploaded inputs.
+      return {
+        dx: wanted.dx ? await engine.dx(desc, dy, w) : undefined,
+        dw: wanted.dw ? await engine.dw(desc, dy, x) : undefined,
+        db: wanted.db ? await engine.db(desc, dy) : undefined,
+      };
+    },
+    dispose: () => engine.dispose(),
+  });
+  return Object.freeze({ ...backend, mode, stats: engine.stats });
+}
+
+export const backendProvider: BackendProvider = {
+  name: 'gpujs',
+  variants: ['cpu', 'webasm', 'headlessgl', 'webgpu'],
+  description:
+    'gpu.js kernels: webgpu (Dawn), headlessgl (WebGL via headless-gl), webasm (WebAssembly SIMD), cpu (JavaScript)',
+  async probe(variant) {
+    if (variant === null) return { available: true, reason: `best mode: ${await bestMode()}` };
+    if (!isMode(variant)) return { available: false, reason: `unknown gpujs mode ${variant}` };
+    return probeMode(variant);
+  },
+  create(variant, options?: BackendCreateOptions) {
+    const mode = variant ?? options?.mode;
+    return createGpujsBackend(mode == null ? {} : { mode: mode as GpujsMode });
+  },
+};

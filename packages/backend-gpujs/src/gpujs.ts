@@ -1,0 +1,52 @@
+import gpujs from 'gpu.js';
+
+/**
+ * The parts of gpu.js this package uses, typed here: gpu.js's own typings lag its runtime
+ * (no `input` value, no WebGPUKernel, no `loopMaxIterations` setting).
+ */
+export interface KernelClass {
+  readonly name: string;
+  readonly isSupported: boolean;
+  readonly features?: { maxTextureSize?: number; isTextureFloat?: boolean };
+}
+
+export interface KernelSettings {
+  output: number[];
+  precision: 'single';
+  tactic: 'precision';
+  loopMaxIterations: number;
+  immutable: boolean;
+  dynamicOutput: boolean;
+  dynamicArguments: boolean;
+}
+
+/** A compiled kernel: callable; `.kernel` is the backend kernel that actually runs it. */
+export interface KernelRun {
+  (...args: unknown[]): unknown;
+  readonly kernel: {
+    readonly constructor: unknown;
+    readonly precision?: string;
+    readonly fallbackReason?: string | null;
+  };
+}
+
+export interface GPUInstance {
+  createKernel(source: string, settings: KernelSettings): KernelRun;
+  destroy(): Promise<void> | void;
+}
+
+interface GpujsModule {
+  GPU: {
+    new (settings: { mode: string }): GPUInstance;
+    readonly isWebAssemblySupported: boolean;
+    isWebGPUAvailable(): Promise<boolean>;
+  };
+  input(data: Float32Array, size: number[]): unknown;
+  CPUKernel: KernelClass;
+  WebAssemblyKernel: KernelClass;
+  HeadlessGLKernel: KernelClass;
+  WebGPUKernel: KernelClass;
+}
+
+const lib = gpujs as unknown as GpujsModule;
+export const { GPU, input, CPUKernel, WebAssemblyKernel, HeadlessGLKernel, WebGPUKernel } = lib;

@@ -1,0 +1,8 @@
+export {
+  backendProvider,
+  createGpujsBackend,
+  type GpujsBackend,
+  type GpujsBackendOptions,
+} from './backend.js';
+export type { EngineStats } from './engine.js';
+export { bestMode, type GpujsMode, MODES, probeMode } from './modes.js';

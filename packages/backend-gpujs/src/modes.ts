@@ -1,0 +1,120 @@
+import type { Availability } from '@conv2d/core';
+import { GPU, HeadlessGLKernel } from './gpujs.js';
+
+/** The gpu.js modes this backend runs, best first (the order `gpujs` tries them in). */
+export const MODES = ['webgpu', 'headlessgl', 'webasm', 'cpu'] as const;
+export type GpujsMode = (typeof MODES)[number];
+
+export function isMode(value: unknown): value is GpujsMode {
+  return typeof value === 'string' && (MODES as readonly string[]).includes(value);
+}
+
+type NodeRequire = (id: string) => unknown;
+
+/** A `require` that resolves from gpu.js's own folder (where `gl` and `webgpu` are installed). */
+async function gpujsRequire(): Promise<NodeRequire | null> {
+  if (typeof process === 'undefined' || !process.versions?.node) return null;
+  const { createRequire } = await import('node:module');
+  const here = createRequire(`${process.cwd()}/`);
+  let base: string;
+  try {
+    base = here.resolve('gpu.js');
+  } catch {
+    // Fall back to this package's location when the caller's folder cannot see gpu.js.
+    base = createRequire(import.meta.url).resolve('gpu.js');
+  }
+  return createRequire(base);
+}
+
+/** Why headless-gl cannot give a context here, or null when it can. */
+async function headlessGLProblem(): Promise<string | null> {
+  if (HeadlessGLKernel.isSupported) {
+    if (!HeadlessGLKernel.features?.isTextureFloat) {
+      return 'headless-gl has no OES_texture_float: single precision is impossible';
+    }
+    return null;
+  }
+  const req = await gpujsRequire();
+  if (!req) return 'headless-gl runs only in Node';
+  let createContext: unknown;
+  try {
+    createContext = req('gl');
+  } catch (e) {
+    return (
+      'the native module `gl` (headless-gl) did not load: ' +
+      `${(e as Error).message.split('\n')[0]}. It builds from source at install time; see ` +
+      'packages/backend-gpujs/scripts/ci-setup.sh (apt headers, npm_config_nodedir, allowBuilds)'
+    );
+  }
+  if (typeof createContext === 'function' && createContext(1, 1) === null) {
+    return (
+      'headless-gl loaded but could not create a GL context ' +
+      `(DISPLAY=${process.env.DISPLAY ?? 'unset'}; run under \`xvfb-run -a\` with Mesa installed)`
+    );
+  }
+  return 'gpu.js reports the headlessgl kernel as unsupported';
+}
+
+let webgpuSetup: Promise<string | null> | null = null;
+
+/**
+ * Makes `navigator.gpu` exist in Node through the `webgpu` package (Dawn), then asks for an
+ * adapter. Resolves to why WebGPU cannot run, or null when an adapter answered.
+ */
+function webGPUProblem(): Promise<string | null> {
+  webgpuSetup ??= (async () => {
+    const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
+    if (!nav?.gpu) {
+      const req = await gpujsRequire();
+      if (!req) return 'this environment has no navigator.gpu';
+      let dawn: { create(flags: string[]): unknown; globals: Record<string, unknown> };
+      try {
+        dawn = req('webgpu') as typeof dawn;
+      } catch (e) {
+        return `the \`webgpu\` package (Dawn) did not load: ${(e as Error).message.split('\n')[0]}`;
+      }
+      // Dawn's classes (GPUBufferUsage, ...) must be globals for gpu.js's WGSL backend.
+      for (const [k, v] of Object.entries(dawn.globals)) {
+        if (!(k in globalThis)) Object.defineProperty(globalThis, k, { value: v, writable: true });
+      }
+      const gpu = dawn.create([]);
+      if (nav) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
+      else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true });
+    }
+    try {
+      if (!(await GPU.isWebGPUAvailable())) return 'navigator.gpu exists but no adapter answered';
+    } catch (e) {
+      return `requesting a WebGPU adapter failed: ${(e as Error).message}`;
+    }
+    return null;
+  })();
+  return webgpuSetup;
+}
+
+/** Really initialises a mode and tells whether it can run here. */
+export async function probeMode(mode: GpujsMode): Promise<Availability> {
+  let problem: string | null;
+  switch (mode) {
+    case 'cpu':
+      problem = null;
+      break;
+    case 'webasm':
+      problem = GPU.isWebAssemblySupported ? null : 'WebAssembly is not supported here';
+      break;
+    case 'headlessgl':
+      problem = await headlessGLProblem();
+      break;
+    case 'webgpu':
+      problem = await webGPUProblem();
+      break;
+  }
+  return problem === null ? { available: true } : { available: false, reason: problem };
+}
+
+/** The best mode that really works here, or the reasons none does (cpu always does). */
+export async function bestMode(): Promise<GpujsMode> {
+  for (const mode of MODES) {
+    if ((await probeMode(mode)).available) return mode;
+  }
+  return 'cpu';
+}
