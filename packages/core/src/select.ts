@@ -129,7 +129,15 @@ async function attempt(spec: string, options: SelectOptions): Promise<Attempt> {
   try {
     const parsed = parseBackendSpec(spec);
     variant = parsed.variant;
-    provider = getBackendProvider(parsed.name);
+    const found = listBackends().find((p) => p.name === parsed.name);
+    if (!found) {
+      const names = listBackends().map((p) => p.name);
+      return {
+        ok: false,
+        reason: `${parsed.name} is not registered (registered: ${names.join(', ') || 'none'})`,
+      };
+    }
+    provider = found;
   } catch (e) {
     return { ok: false, reason: messageOf(e) };
   }
