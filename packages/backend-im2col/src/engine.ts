@@ -18,12 +18,11 @@ export interface EngineSettings {
   workspaceBytes: number;
   dxMethod: DxMethod;
   keepIm2col: boolean;
+  /** Passes with fewer flops run on the calling thread: posting a job costs more. */
+  minThreadedFlops: number;
   /** Starts the worker pool (threads - 1 workers); absent where there are no workers. */
   startPool: ((workers: number) => Promise<WorkerPool>) | null;
 }
-
-/** Below this many flops a pass runs on the calling thread: posting a job costs more. */
-const MIN_THREADED_FLOPS = 4e6;
 
 export interface EngineStats {
   /** Backward passes that reused the im2col matrix kept by forward. */
@@ -90,7 +89,7 @@ export function createEngine(settings: EngineSettings): Engine {
   let kept: Kept | null = null;
 
   const threadsFor = (d: ConvDescription) =>
-    settings.startPool && d.flops >= MIN_THREADED_FLOPS ? settings.threads : 1;
+    settings.startPool && d.flops >= settings.minThreadedFlops ? settings.threads : 1;
 
   /** A zeroed array, shared with the workers when the pass is threaded. */
   const alloc = (size: number, shared: boolean) =>

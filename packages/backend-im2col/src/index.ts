@@ -28,6 +28,11 @@ export interface Im2colBackendOptions {
    * and a backward on the same x array reuses it for dW. Do not modify x in between.
    */
   keepIm2col?: boolean;
+  /**
+   * Passes below this many flops run on the calling thread, where handing work to the pool
+   * costs more than it saves. Default 4e6 (about a millisecond of work).
+   */
+  minThreadedFlops?: number;
 }
 
 export interface Im2colBackend extends Conv2dBackend {
@@ -41,7 +46,14 @@ export const DEFAULT_WORKSPACE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_DX_METHOD: DxMethod = 'col2im';
 export const DX_METHODS: readonly DxMethod[] = ['col2im', 'transposed'];
 
-const KNOWN_OPTIONS = new Set(['threads', 'workspaceBytes', 'dxMethod', 'keepIm2col']);
+const KNOWN_OPTIONS = new Set([
+  'threads',
+  'workspaceBytes',
+  'dxMethod',
+  'keepIm2col',
+  'minThreadedFlops',
+]);
+export const DEFAULT_MIN_THREADED_FLOPS = 4e6;
 
 export const capabilities: Capabilities = Object.freeze({
   layouts: Object.freeze(['NCHW', 'NHWC'] as const),
@@ -96,6 +108,10 @@ function checkOptions(options: Im2colBackendOptions): void {
   if (options.dxMethod !== undefined && !DX_METHODS.includes(options.dxMethod)) {
     fail('invalid-option', 'options.dxMethod', options.dxMethod, `one of ${DX_METHODS.join(', ')}`);
   }
+  const minFlops = options.minThreadedFlops;
+  if (minFlops !== undefined && !(typeof minFlops === 'number' && minFlops >= 0)) {
+    fail('invalid-option', 'options.minThreadedFlops', minFlops, 'a number >= 0');
+  }
   if (options.keepIm2col !== undefined && typeof options.keepIm2col !== 'boolean') {
     fail('invalid-option', 'options.keepIm2col', options.keepIm2col, 'a boolean');
   }
@@ -119,6 +135,7 @@ export async function createIm2colBackend(
     workspaceBytes,
     dxMethod,
     keepIm2col: options.keepIm2col ?? false,
+    minThreadedFlops: options.minThreadedFlops ?? DEFAULT_MIN_THREADED_FLOPS,
     startPool: node && threads > 1 ? (workers) => WorkerPool.create(workers) : null,
   });
   const name = options.dxMethod ? `im2col:${dxMethod}` : 'im2col';

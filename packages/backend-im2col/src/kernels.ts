@@ -243,9 +243,10 @@ export function runTask(job: Job, index: number, slot: number, ws: Float32Array)
   const d = job.desc;
   switch (job.op) {
     case Op.forwardGemm:
-      return forwardGemm(job, ws, n, a, b, c);
+      forwardGemm(job, ws, n, a, b, c);
+      return;
     case Op.forwardDirect:
-      return directForward(
+      directForward(
         d,
         job.x as Float32Array,
         job.w as Float32Array,
@@ -255,10 +256,12 @@ export function runTask(job: Job, index: number, slot: number, ws: Float32Array)
         a,
         b,
       );
+      return;
     case Op.weightGemm:
-      return weightGemm(job, ws, slot, n, a, b, c);
+      weightGemm(job, ws, slot, n, a, b, c);
+      return;
     case Op.weightDirect:
-      return directWeightGrad(
+      directWeightGrad(
         d,
         job.y as Float32Array,
         job.x as Float32Array,
@@ -268,10 +271,12 @@ export function runTask(job: Job, index: number, slot: number, ws: Float32Array)
         a,
         b,
       );
+      return;
     case Op.inputCol2im:
-      return inputCol2im(job, ws, n, a, b, c);
+      inputCol2im(job, ws, n, a, b, c);
+      return;
     case Op.inputDirect:
-      return directInputGrad(
+      directInputGrad(
         d,
         job.y as Float32Array,
         job.w as Float32Array,
@@ -280,6 +285,7 @@ export function runTask(job: Job, index: number, slot: number, ws: Float32Array)
         a,
         b,
       );
+      return;
     default:
       throw new Error(`backend-im2col: unknown job op ${job.op}`);
   }

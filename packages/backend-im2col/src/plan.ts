@@ -17,7 +17,9 @@ function parts(threads: number, units: number, max: number): number {
 
 function build(rows: number[][]): Int32Array {
   const tasks = new Int32Array(rows.length * TASK_STRIDE);
-  rows.forEach((r, i) => tasks.set(r, i * TASK_STRIDE));
+  rows.forEach((r, i) => {
+    tasks.set(r, i * TASK_STRIDE);
+  });
   return tasks;
 }
 

@@ -42,7 +42,9 @@ export class WorkerPool {
   static async create(size: number): Promise<WorkerPool> {
     const { Worker } = await import('node:worker_threads');
     const url = workerUrl();
-    const workers = Array.from({ length: size }, () => new Worker(url));
+    // Workers inherit the process's flags; --input-type (node -e scripts) makes them fail.
+    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+    const workers = Array.from({ length: size }, () => new Worker(url, { execArgv }));
     return new WorkerPool(workers);
   }
 
@@ -64,14 +66,20 @@ export class WorkerPool {
           };
           const onExit = (code: number) => {
             off();
-            reject(new Error(`backend-im2col worker exited with code ${code}`));
+            reject(this.broken ?? new Error(`backend-im2col worker exited with code ${code}`));
+          };
+          const onError = (e: Error) => {
+            off();
+            reject(e);
           };
           const off = () => {
             w.off('message', onMessage);
             w.off('exit', onExit);
+            w.off('error', onError);
           };
           w.on('message', onMessage);
           w.on('exit', onExit);
+          w.on('error', onError);
           w.ref();
           const message: JobMessage = { job, slot: i + 1, gemm };
           w.postMessage(message);

@@ -1,5 +1,5 @@
 import { type Conv2dOptions, describeConv, type Tensor, transposeLayout } from '@conv2d/core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createIm2colBackend,
   type Im2colBackend,
@@ -62,7 +62,7 @@ async function check(backend: Im2colBackend, c: Case, layout: 'NCHW' | 'NHWC', s
   expect(worstError(g.db?.data as Float32Array, want.db, tol(reductionDw))).toBeLessThanOrEqual(0);
 }
 
-const configurations: [string, Im2colBackendOptions][] = [
+export const configurations: [string, Im2colBackendOptions][] = [
   ['col2im, 1 thread', { dxMethod: 'col2im', threads: 1 }],
   ['transposed, 1 thread', { dxMethod: 'transposed', threads: 1 }],
   ['col2im, 2 threads', { dxMethod: 'col2im', threads: 2 }],
@@ -76,10 +76,17 @@ const configurations: [string, Im2colBackendOptions][] = [
 ];
 
 describe.each(configurations)('im2col %s', (_label, options) => {
+  let backend: Im2colBackend;
+  beforeAll(async () => {
+    backend = await make(options);
+  });
   for (const layout of ['NCHW', 'NHWC'] as const) {
     it.each(cases.map((c, i) => [c.name, c, i] as const))(`${layout} %s`, async (_n, c, i) => {
-      const backend = await make(options);
       await check(backend, c, layout, 1000 + i * 17);
     });
   }
+  it('used the worker pool and the kept im2col matrix as configured', () => {
+    expect(backend.stats.threadedJobs > 0).toBe((options.threads ?? 1) > 1);
+    expect(backend.stats.im2colReused > 0).toBe(options.keepIm2col === true);
+  });
 });

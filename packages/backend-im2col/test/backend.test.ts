@@ -1,0 +1,118 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Conv2dError, createBackend, registerBackend, unregisterBackend } from '@conv2d/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { backendProvider, createIm2colBackend, DEFAULT_DX_METHOD } from '../src/index.js';
+import { random } from './reference.js';
+
+const x = { shape: [1, 8, 12, 12], data: random(8 * 144, 5) };
+const w = { shape: [8, 8, 3, 3], data: random(8 * 72, 6) };
+const options = { padding: 1 };
+
+describe('provider and options', () => {
+  afterAll(() => unregisterBackend('im2col'));
+
+  it('names itself by spec and offers both dX methods', async () => {
+    expect(backendProvider.name).toBe('im2col');
+    expect(backendProvider.variants).toEqual(['col2im', 'transposed']);
+    registerBackend(backendProvider);
+    for (const spec of ['im2col', 'im2col:col2im', 'im2col:transposed']) {
+      const b = await createBackend(spec, { threads: 1 });
+      expect(b.name).toBe(spec);
+      expect(b.capabilities.dxMethods).toEqual(['col2im', 'transposed']);
+      b.dispose();
+    }
+    const def = await createIm2colBackend({ threads: 1 });
+    expect(def.dxMethod).toBe(DEFAULT_DX_METHOD);
+    def.dispose();
+  });
+
+  it('rejects an unknown variant as unavailable, never substituting another', async () => {
+    await expect(backendProvider.create('direct', {})).rejects.toMatchObject({
+      code: 'unavailable',
+    });
+    expect((await backendProvider.probe('direct')).available).toBe(false);
+    expect((await backendProvider.probe('transposed')).available).toBe(true);
+  });
+
+  it.each([
+    [{ threads: 0 }, 'options.threads'],
+    [{ threads: 1.5 }, 'options.threads'],
+    [{ workspaceBytes: 10 }, 'options.workspaceBytes'],
+    [{ dxMethod: 'fft' }, 'options.dxMethod'],
+    [{ keepIm2col: 'yes' }, 'options.keepIm2col'],
+    [{ minThreadedFlops: -1 }, 'options.minThreadedFlops'],
+    [{ thread: 2 }, 'options.thread'],
+  ])('rejects option %j naming %s', async (bad, argument) => {
+    const err = await createIm2colBackend(bad as never).catch((e) => e);
+    expect(err).toBeInstanceOf(Conv2dError);
+    expect(err.argument).toBe(argument);
+  });
+
+  it('keeps the im2col matrix only for the same x, and only within the workspace', async () => {
+    const b = await createIm2colBackend({ threads: 1, keepIm2col: true });
+    const y = await b.forward(x, w, null, options);
+    const dy = { shape: y.shape, data: random(y.data.length, 7) };
+    const first = await b.backward(dy, x, w, options);
+    expect(b.stats.im2colReused).toBe(1);
+    // Another array (even with equal values) is not trusted to be the same input.
+    const copy = { shape: x.shape, data: x.data.slice() };
+    const second = await b.backward(dy, copy, w, options);
+    expect(b.stats.im2colReused).toBe(1);
+    expect(second.dw?.data).toEqual(first.dw?.data);
+    b.dispose();
+    const small = await createIm2colBackend({ threads: 1, keepIm2col: true, workspaceBytes: 4096 });
+    await small.forward(x, w, null, options);
+    await small.backward(dy, x, w, options);
+    expect(small.stats.im2colReused).toBe(0);
+    small.dispose();
+  });
+
+  it('gives the same results whatever the workspace size', async () => {
+    const big = await createIm2colBackend({ threads: 1 });
+    const tiny = await createIm2colBackend({ threads: 1, workspaceBytes: 1024 });
+    const y1 = await big.forward(x, w, null, options);
+    const y2 = await tiny.forward(x, w, null, options);
+    const dy = { shape: y1.shape, data: random(y1.data.length, 8) };
+    const g1 = await big.backward(dy, x, w, options);
+    const g2 = await tiny.backward(dy, x, w, options);
+    for (const [a, b] of [
+      [y1.data, y2.data],
+      [g1.dx?.data, g2.dx?.data],
+      [g1.dw?.data, g2.dw?.data],
+    ] as const) {
+      const scale = Math.max(...(a as Float32Array).map(Math.abs));
+      (a as Float32Array).forEach((v, i) => {
+        expect(Math.abs(v - (b as Float32Array)[i])).toBeLessThanOrEqual(1e-5 * scale);
+      });
+    }
+    big.dispose();
+    tiny.dispose();
+  });
+
+  it('rejects calls after dispose', async () => {
+    const b = await createIm2colBackend({ threads: 2 });
+    b.dispose();
+    await expect(b.forward(x, w, null, options)).rejects.toMatchObject({ code: 'disposed' });
+  });
+});
+
+describe('worker threads', () => {
+  it('lets a process exit with an idle pool, disposed or not', () => {
+    const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+    for (const dispose of [true, false]) {
+      const script = `
+        import { createIm2colBackend } from ${JSON.stringify(dist)};
+        const b = await createIm2colBackend({ threads: 2, minThreadedFlops: 0 });
+        const y = await b.forward({ shape: [1, 4, 16, 16], data: new Float32Array(1024).fill(1) },
+          { shape: [4, 4, 3, 3], data: new Float32Array(144).fill(1) }, null, { padding: 1 });
+        ${dispose ? 'b.dispose();' : ''}
+        console.log(b.stats.threadedJobs, y.data[17]);`;
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+        timeout: 20_000,
+        encoding: 'utf8',
+      });
+      expect(out.trim()).toBe('1 36');
+    }
+  });
+});
