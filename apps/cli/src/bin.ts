@@ -1,7 +1,9 @@
 import { registerStandardBackends } from 'conv2d';
+import { backendsCommand } from './backends.js';
 import { conformanceCommand } from './conformance.js';
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
+  backends: backendsCommand,
   conformance: conformanceCommand,
 };
 
