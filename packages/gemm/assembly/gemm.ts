@@ -1,9 +1,11 @@
 // WebAssembly SIMD sgemm kernel (AssemblyScript). The host copies A, B and C into this
 // module's linear memory and passes byte addresses; this code packs panels and runs a
-// 6x8 register-tiled f32x4 micro-kernel (12 accumulators, 2 B vectors, 1 broadcast: 15 of the
-// 16 xmm registers V8 has on x64). mul + add rather than relaxed FMA, which is not portable.
+// 4x8 register-tiled f32x4 micro-kernel: 8 accumulators, 2 B vectors, 4 broadcasts of A and a
+// product temporary fill 15 xmm registers. V8 (x64) allocates 15 and schedules all of a step's
+// loads first, so a 6x8 tile or an unrolled k loop spills accumulators and runs slower (measured).
+// mul + add rather than relaxed-SIMD FMA, which Node 20 does not ship.
 
-const MR: i32 = 6;
+const MR: i32 = 4;
 const NR: i32 = 8;
 
 // Scratch for the edge tiles that do not fill MR x NR.
@@ -98,8 +100,6 @@ function packPanelsA(
           store<f32>(dst, load<f32>(s + ld), 4);
           store<f32>(dst, load<f32>(s + 2 * ld), 8);
           store<f32>(dst, load<f32>(s + 3 * ld), 12);
-          store<f32>(dst, load<f32>(s + 4 * ld), 16);
-          store<f32>(dst, load<f32>(s + 5 * ld), 20);
           dst += MR * 4;
         }
       } else {
@@ -156,31 +156,22 @@ function microKernel(
   let c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0);
   let c31 = f32x4.splat(0);
-  let c40 = f32x4.splat(0);
-  let c41 = f32x4.splat(0);
-  let c50 = f32x4.splat(0);
-  let c51 = f32x4.splat(0);
-  for (let p = 0; p < kc; p++) {
+  const pbEnd = pb + ((<usize>kc * NR) << 2);
+  while (pb < pbEnd) {
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
-    let av = v128.load32_splat(pa);
-    c00 = f32x4.add(c00, f32x4.mul(av, b0));
-    c01 = f32x4.add(c01, f32x4.mul(av, b1));
-    av = v128.load32_splat(pa, 4);
-    c10 = f32x4.add(c10, f32x4.mul(av, b0));
-    c11 = f32x4.add(c11, f32x4.mul(av, b1));
-    av = v128.load32_splat(pa, 8);
-    c20 = f32x4.add(c20, f32x4.mul(av, b0));
-    c21 = f32x4.add(c21, f32x4.mul(av, b1));
-    av = v128.load32_splat(pa, 12);
-    c30 = f32x4.add(c30, f32x4.mul(av, b0));
-    c31 = f32x4.add(c31, f32x4.mul(av, b1));
-    av = v128.load32_splat(pa, 16);
-    c40 = f32x4.add(c40, f32x4.mul(av, b0));
-    c41 = f32x4.add(c41, f32x4.mul(av, b1));
-    av = v128.load32_splat(pa, 20);
-    c50 = f32x4.add(c50, f32x4.mul(av, b0));
-    c51 = f32x4.add(c51, f32x4.mul(av, b1));
+    const a0 = v128.load32_splat(pa);
+    const a1 = v128.load32_splat(pa, 4);
+    const a2 = v128.load32_splat(pa, 8);
+    const a3 = v128.load32_splat(pa, 12);
+    c00 = f32x4.add(c00, f32x4.mul(a0, b0));
+    c01 = f32x4.add(c01, f32x4.mul(a0, b1));
+    c10 = f32x4.add(c10, f32x4.mul(a1, b0));
+    c11 = f32x4.add(c11, f32x4.mul(a1, b1));
+    c20 = f32x4.add(c20, f32x4.mul(a2, b0));
+    c21 = f32x4.add(c21, f32x4.mul(a2, b1));
+    c30 = f32x4.add(c30, f32x4.mul(a3, b0));
+    c31 = f32x4.add(c31, f32x4.mul(a3, b1));
     pa += MR * 4;
     pb += NR * 4;
   }
@@ -192,8 +183,6 @@ function microKernel(
     storeRow(c + ld, c10, c11, va, vb, beta);
     storeRow(c + 2 * ld, c20, c21, va, vb, beta);
     storeRow(c + 3 * ld, c30, c31, va, vb, beta);
-    storeRow(c + 4 * ld, c40, c41, va, vb, beta);
-    storeRow(c + 5 * ld, c50, c51, va, vb, beta);
     return;
   }
   v128.store(edge, f32x4.mul(va, c00));
@@ -204,10 +193,6 @@ function microKernel(
   v128.store(edge, f32x4.mul(va, c21), 80);
   v128.store(edge, f32x4.mul(va, c30), 96);
   v128.store(edge, f32x4.mul(va, c31), 112);
-  v128.store(edge, f32x4.mul(va, c40), 128);
-  v128.store(edge, f32x4.mul(va, c41), 144);
-  v128.store(edge, f32x4.mul(va, c50), 160);
-  v128.store(edge, f32x4.mul(va, c51), 176);
   for (let i = 0; i < mr; i++) {
     const out = c + <usize>i * ld;
     const e = edge + <usize>(i * NR * 4);
@@ -221,7 +206,7 @@ function microKernel(
 
 /**
  * C = alpha * op(A) * op(B) + beta * C on matrices in this memory (byte addresses, row strides
- * in elements), with packing buffers at packA (mcBlock * kcBlock floats, mcBlock a multiple of 6)
+ * in elements), with packing buffers at packA (mcBlock * kcBlock floats, mcBlock a multiple of 4)
  * and packB (kcBlock * ncBlock floats, ncBlock a multiple of 8). Requires m, n, k > 0.
  */
 export function sgemm(

@@ -1,11 +1,11 @@
 import { gemmWasmBase64 } from './generated/gemm-wasm.js';
 import { checkSgemmArgs, scaleC } from './validate.js';
 
-// Cache blocks for the Wasm kernel (its tile is 6 x 8): a packed A block of MC x KC floats
-// (120 KiB) stays in L2, a B micro-panel of KC x 8 (8 KiB) in L1, the packed B block in L3.
-const MR = 6;
+// Cache blocks for the Wasm kernel (its tile is 4 x 8): a packed A block of MC x KC floats
+// (128 KiB) stays in L2, a B micro-panel of KC x 8 (8 KiB) in L1, the packed B block in L3.
+const MR = 4;
 const NR = 8;
-const MC = 120;
+const MC = 128;
 const KC = 256;
 const NC = 4096;
 
