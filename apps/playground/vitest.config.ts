@@ -1,0 +1,4 @@
+import { defineConfig } from 'vitest/config';
+
+// Unit tests only; the Chromium tests have their own config (test-browser/vitest.config.ts).
+export default defineConfig({ test: { include: ['test/**/*.test.ts'] } });
