@@ -1,12 +1,39 @@
+import { builtinModules } from 'node:module';
 import { resolve } from 'node:path';
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
+
+const NODE_BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+
+/** Packages whose browser entry points must not import Node built-ins at all. */
+const BROWSER_SAFE = /\/packages\/(core|backend-naive|conformance)\//;
+
+/**
+ * Fails the build when core, backend-naive or @conv2d/conformance/runner imports a Node
+ * built-in (Vite would only warn and substitute an empty module). The engines may reach Node
+ * modules behind runtime checks; Vite's warnings list those.
+ */
+export function browserSafety(): Plugin {
+  return {
+    name: 'conv2d-browser-safety',
+    enforce: 'pre',
+    resolveId(source, importer) {
+      if (importer && NODE_BUILTINS.has(source) && BROWSER_SAFE.test(importer)) {
+        this.error(`${importer} imports the Node built-in "${source}": it must stay browser-safe`);
+      }
+      return null;
+    },
+  };
+}
 
 // Two pages: the playground and the conformance page the browser tests load. `base: './'`
 // makes the built site work from any folder (a static host, GitHub Pages, file copies).
 export default defineConfig({
   base: './',
+  plugins: [browserSafety()],
   build: {
     target: 'es2022',
+    // The conformance page embeds all fixtures (about 1.8 MB): that is its purpose.
+    chunkSizeWarningLimit: 2500,
     rollupOptions: {
       input: {
         main: resolve(import.meta.dirname, 'index.html'),
