@@ -7,10 +7,12 @@ export type { GemmImplementation, Sgemm } from './types.js';
 export { sgemmTypescript } from './typescript.js';
 export { sgemmWasm, wasmSimdAvailable } from './wasm.js';
 
-let current: GemmImplementation = wasmSimdAvailable() ? 'wasm-simd' : 'typescript';
+// Chosen on first use, so importing the package compiles nothing.
+let current: GemmImplementation | undefined;
 
 /** The implementation `sgemm` uses: WebAssembly SIMD when the runtime has it, else TypeScript. */
 export function gemmImplementation(): GemmImplementation {
+  if (current === undefined) current = wasmSimdAvailable() ? 'wasm-simd' : 'typescript';
   return current;
 }
 
@@ -51,6 +53,6 @@ export function sgemm(
   cOffset: number,
   ldc: number,
 ): void {
-  const impl = current === 'wasm-simd' ? sgemmWasm : sgemmTypescript;
+  const impl = gemmImplementation() === 'wasm-simd' ? sgemmWasm : sgemmTypescript;
   impl(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
 }
