@@ -1,0 +1,16 @@
+import { availableParallelism, cpus, platform, release, totalmem } from 'node:os';
+import type { Machine } from './results.js';
+
+export function describeMachine(command: string, quick: boolean): Machine {
+  return {
+    cpu: cpus()[0]?.model.trim() ?? 'unknown',
+    cores: availableParallelism(),
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.versions.node,
+    v8: process.versions.v8,
+    platform: `${platform()} ${release()} ${process.arch}`,
+    date: new Date().toISOString(),
+    command,
+    quick,
+  };
+}

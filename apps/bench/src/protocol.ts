@@ -1,0 +1,23 @@
+import type { EngineDef } from './engines/types.js';
+import type { Layer } from './layers.js';
+import type { Pass } from './passes.js';
+import type { Slice } from './verify.js';
+
+/** Parent -> child. One child runs one engine on one layer, one command at a time. */
+export type Command =
+  | { op: 'init'; def: EngineDef; layer: Layer; dataDir: string; providers: readonly string[] }
+  | { op: 'prepare'; pass: Pass }
+  | { op: 'run'; slice: Slice | null }
+  | { op: 'release' }
+  | { op: 'rss' };
+
+/** Child -> parent. */
+export type Reply =
+  | {
+      ok: true;
+      absent?: Partial<Record<Pass, string>>;
+      ms?: number;
+      slice?: Float32Array;
+      maxRssKiB?: number;
+    }
+  | { ok: false; error: string; code?: string };

@@ -1,0 +1,308 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Conv2dBackend } from '@conv2d/core';
+import { ChildHandle, TimeoutError } from './child-handle.js';
+import { layerTensors } from './data.js';
+import type { EngineEntry } from './discover.js';
+import type { Layer } from './layers.js';
+import { describeLayer, gflops, PASSES, type Pass, passFlops } from './passes.js';
+import type { Reply } from './protocol.js';
+import type { Row } from './results.js';
+import { summarize } from './stats.js';
+import { checkAgainst, computeReference, isWhole, planSlice, type Slice } from './verify.js';
+
+export interface Method {
+  /** Time the timed repetitions of one cell may take (the warm-up runs not counted). */
+  cellBudgetMs: number;
+  maxReps: number;
+  /** Repetitions at least, for a cell whose first run fits in the budget. */
+  minReps: number;
+  /** One run longer than this is stopped and the cell reported skipped. */
+  runCapMs: number;
+  /** Largest naive reference computed for the check; bigger layers are checked on a slice. */
+  maxReferenceFlops: number;
+}
+
+export const DEFAULT_METHOD: Method = {
+  cellBudgetMs: 1000,
+  maxReps: 9,
+  minReps: 3,
+  runCapMs: 10_000,
+  maxReferenceFlops: 6e7,
+};
+
+export const QUICK_METHOD: Method = {
+  cellBudgetMs: 100,
+  maxReps: 3,
+  minReps: 1,
+  runCapMs: 1_000,
+  maxReferenceFlops: 1e7,
+};
+
+export interface ProgressEvent {
+  done: number;
+  total: number;
+  label: string;
+  row?: Row;
+}
+
+export interface RunOptions {
+  layers: readonly Layer[];
+  engines: readonly EngineEntry[];
+  method: Method;
+  oracle: Conv2dBackend;
+  /** Modules whose `backendProvider` each child registers too (`--provider`). */
+  providers: readonly string[];
+  onProgress?: (e: ProgressEvent) => void;
+  /** The built child entry (dist/child.js); by default the one next to this module. */
+  childScript?: string;
+}
+
+interface Cell {
+  engine: EngineEntry;
+  child: ChildHandle;
+  times: number[];
+  planned: number;
+}
+
+class ReplyError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+function expectOk(r: Reply): Extract<Reply, { ok: true }> {
+  if (!r.ok) throw new ReplyError(r.error, r.code);
+  return r;
+}
+
+function sliceLabel(l: Layer, s: Slice): string {
+  if (isWhole(l, s)) return 'naive, whole layer';
+  return `naive, slice n=${s.batch} cin=${s.inChannels} cout=${s.outChannels}`;
+}
+
+/** Writes the layer's tensors once, for every child to read (see child.ts). */
+function writeLayerData(l: Layer, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const t = layerTensors(l, describeLayer(l).yShape);
+  for (const [name, tensor] of Object.entries(t)) {
+    writeFileSync(join(dir, `${name}.f32`), new Uint8Array(tensor.data.buffer));
+  }
+}
+
+/**
+ * Runs every engine on every layer and pass: each engine's layer in its own child process
+ * (peak RSS), each result checked before timing, warm-up, then repetitions interleaved
+ * across engines, a budget per cell and a cap per run. Returns one row per cell; a pass an
+ * engine lacks gives no row.
+ */
+export async function runBench(o: RunOptions): Promise<Row[]> {
+  const rows: Row[] = [];
+  const engines = o.engines.filter((e) => e.available);
+  const total = o.layers.length * PASSES.length * engines.length;
+  let done = 0;
+  // best GFLOP/s seen per engine and pass: predicts runs that would blow the cap
+  const bestRate = new Map<string, number>();
+  const dataRoot = mkdtempSync(join(tmpdir(), 'conv2d-bench-'));
+  const tick = (label: string, row?: Row) => {
+    done++;
+    o.onProgress?.({ done, total, label, ...(row ? { row } : {}) });
+  };
+  try {
+    for (const layer of o.layers) {
+      const dataDir = join(dataRoot, layer.id);
+      writeLayerData(layer, dataDir);
+      const children = new Map<string, ChildHandle>();
+      const absent = new Map<string, Partial<Record<Pass, string>>>();
+      const initErrors = new Map<string, string>();
+      const rss = new Map<string, number>();
+      const layerRows: Row[] = [];
+      const noteRss = (name: string, kib: number | undefined) => {
+        if (kib !== undefined) rss.set(name, Math.max(rss.get(name) ?? 0, kib / 1024));
+      };
+      // a child per engine; a killed one is replaced for the next pass
+      const childFor = async (e: EngineEntry): Promise<ChildHandle> => {
+        const existing = children.get(e.def.name);
+        if (existing?.alive) return existing;
+        const child = new ChildHandle(o.childScript);
+        children.set(e.def.name, child);
+        const r = expectOk(
+          await child.send({ op: 'init', def: e.def, layer, dataDir, providers: o.providers }),
+        );
+        absent.set(e.def.name, r.absent ?? {});
+        noteRss(e.def.name, r.maxRssKiB);
+        return child;
+      };
+      await Promise.all(
+        engines.map((e) =>
+          childFor(e).catch((err: Error) => initErrors.set(e.def.name, err.message)),
+        ),
+      );
+      for (const pass of PASSES) {
+        const flops = passFlops(layer, pass);
+        const base = { layer: layer.name, pass, flops };
+        const slice = planSlice(layer, pass, o.method.maxReferenceFlops);
+        const ref = await computeReference(o.oracle, layer, pass, slice);
+        const checked = sliceLabel(layer, slice);
+        const cells: Cell[] = [];
+        const finish = (
+          e: EngineEntry,
+          row: Omit<Row, keyof typeof base | 'engine' | 'peer' | 'peakRssMiB'>,
+        ) => {
+          const full: Row = {
+            ...base,
+            engine: e.def.name,
+            peer: e.def.peer,
+            peakRssMiB: null,
+            ...row,
+          };
+          layerRows.push(full);
+          tick(`${layer.id} ${pass} ${e.def.name}`, full);
+        };
+        const notRun = { medianMs: null, gflops: null };
+        for (const e of engines) {
+          const name = e.def.name;
+          const initError = initErrors.get(name);
+          if (initError) {
+            finish(e, { ...notRun, status: 'failed', reason: `could not start: ${initError}` });
+            continue;
+          }
+          let child: ChildHandle;
+          try {
+            child = await childFor(e);
+          } catch (err) {
+            finish(e, {
+              ...notRun,
+              status: 'failed',
+              reason: `could not start: ${(err as Error).message}`,
+            });
+            continue;
+          }
+          const why = absent.get(name)?.[pass];
+          if (why) {
+            tick(`${layer.id} ${pass} ${name} (absent: ${why})`);
+            continue;
+          }
+          const rate = bestRate.get(`${name}|${pass}`);
+          if (rate !== undefined) {
+            const predicted = flops / (rate * 1e6);
+            if (predicted > o.method.runCapMs * 1.5) {
+              finish(e, {
+                ...notRun,
+                status: 'skipped',
+                reason: `one run would take about ${(predicted / 1000).toFixed(0)} s at its best ${rate.toPrecision(2)} GFLOP/s on earlier layers (cap ${o.method.runCapMs / 1000} s)`,
+              });
+              continue;
+            }
+          }
+          try {
+            expectOk(await child.send({ op: 'prepare', pass }));
+            const first = expectOk(await child.send({ op: 'run', slice }, o.method.runCapMs));
+            const mismatch = checkAgainst(ref, first.slice as Float32Array, pass);
+            if (mismatch) {
+              await child.send({ op: 'release' });
+              finish(e, { ...notRun, status: 'wrong', reason: mismatch, checked });
+              continue;
+            }
+            const ms0 = first.ms as number;
+            bestRate.set(`${name}|${pass}`, Math.max(rate ?? 0, gflops(flops, ms0)));
+            // a second warm-up where it is cheap: the first run also paid for allocation and JIT
+            if (ms0 * 4 <= o.method.cellBudgetMs) {
+              expectOk(await child.send({ op: 'run', slice: null }, o.method.runCapMs));
+            }
+            const planned = plannedReps(o.method, ms0);
+            cells.push({ engine: e, child, times: [], planned });
+          } catch (err) {
+            if (err instanceof TimeoutError) {
+              // slower than flops/cap: an upper bound on its rate, so bigger layers are predicted
+              bestRate.set(
+                `${name}|${pass}`,
+                Math.max(rate ?? 0, gflops(flops, o.method.runCapMs)),
+              );
+            }
+            finish(e, failure(err, o.method.runCapMs));
+          }
+        }
+        // interleaved repetitions: A B C A B C ..., so drift hits every engine alike
+        const rounds = Math.max(0, ...cells.map((c) => c.planned));
+        const failed = new Map<
+          Cell,
+          Omit<Row, 'layer' | 'pass' | 'flops' | 'engine' | 'peer' | 'peakRssMiB'>
+        >();
+        for (let r = 0; r < rounds; r++) {
+          for (const c of cells) {
+            if (r >= c.planned || failed.has(c)) continue;
+            try {
+              const reply = expectOk(
+                await c.child.send({ op: 'run', slice: null }, o.method.runCapMs),
+              );
+              c.times.push(reply.ms as number);
+            } catch (err) {
+              failed.set(c, failure(err, o.method.runCapMs));
+            }
+          }
+        }
+        for (const c of cells) {
+          const f = failed.get(c);
+          if (f) {
+            finish(c.engine, f);
+            continue;
+          }
+          await c.child.send({ op: 'release' }).catch(() => undefined);
+          const s = summarize(c.times);
+          bestRate.set(
+            `${c.engine.def.name}|${pass}`,
+            Math.max(bestRate.get(`${c.engine.def.name}|${pass}`) ?? 0, gflops(flops, s.medianMs)),
+          );
+          finish(c.engine, { status: 'ok', ...s, gflops: gflops(flops, s.medianMs), checked });
+        }
+      }
+      for (const [name, child] of children) {
+        if (child.alive) {
+          const r = await child.send({ op: 'rss' }).catch(() => null);
+          if (r?.ok) noteRss(name, r.maxRssKiB);
+        }
+        await child.close();
+      }
+      for (const row of layerRows) {
+        const peak = rss.get(row.engine);
+        row.peakRssMiB = peak === undefined ? null : Math.round(peak);
+      }
+      rows.push(...layerRows);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  } finally {
+    rmSync(dataRoot, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+/** Repetitions that fit the cell's budget after a first run of `ms0`: at least minReps when it fits. */
+export function plannedReps(m: Method, ms0: number): number {
+  if (ms0 > m.cellBudgetMs) return 1;
+  return Math.max(m.minReps, Math.min(m.maxReps, Math.floor(m.cellBudgetMs / ms0)));
+}
+
+function failure(
+  err: unknown,
+  capMs: number,
+): Omit<Row, 'layer' | 'pass' | 'flops' | 'engine' | 'peer' | 'peakRssMiB'> {
+  const notRun = { medianMs: null, gflops: null };
+  if (err instanceof TimeoutError) {
+    return {
+      ...notRun,
+      status: 'skipped',
+      reason: `one run took more than the ${capMs / 1000} s cap (stopped)`,
+    };
+  }
+  const e = err as ReplyError;
+  // the engine's own refusal of a size or option it does not support is a skip, not a failure
+  if (e.code === 'too-large' || e.code === 'unsupported') {
+    return { ...notRun, status: 'skipped', reason: `${e.code}: ${e.message}` };
+  }
+  return { ...notRun, status: 'failed', reason: e.message ?? String(err) };
+}

@@ -1,0 +1,195 @@
+import { fileURLToPath } from 'node:url';
+import { createBackend } from '@conv2d/core';
+import { describe, expect, it } from 'vitest';
+import { chartSpec, renderChart } from '../src/chart.js';
+import { PEERS, registryEngines, selectEngines } from '../src/discover.js';
+import { registerProviders } from '../src/providers.js';
+import { consoleTable, markdown } from '../src/report.js';
+import { type Results, type Row, rankAgainstPeers } from '../src/results.js';
+import { QUICK_METHOD, runBench } from '../src/runner.js';
+import { depthwiseLayer, tinyLayer } from './helpers.js';
+
+const childScript = fileURLToPath(new URL('../dist/child.js', import.meta.url));
+
+const row = (over: Partial<Row>): Row => ({
+  layer: 'B 3x3 c64',
+  pass: 'forward',
+  engine: 'x',
+  peer: false,
+  status: 'ok',
+  medianMs: 1,
+  gflops: 1,
+  peakRssMiB: 50,
+  flops: 1e6,
+  ...over,
+});
+
+describe('engine selection', () => {
+  it('takes every registry spec, and the peers only with --peers', async () => {
+    const registry = await registryEngines();
+    expect(registry.map((e) => e.def.name)).toContain('naive');
+    expect(selectEngines(registry, [], false).some((e) => e.def.peer)).toBe(false);
+    expect(selectEngines(registry, [], true).filter((e) => e.def.peer).length).toBe(PEERS.length);
+  });
+
+  it('filters by exact name or prefix*, peers included when named, unknown names rejected', async () => {
+    const registry = await registryEngines();
+    expect(selectEngines(registry, ['naive', 'tfjs-wasm'], false).map((e) => e.def.name)).toEqual([
+      'naive',
+      'tfjs-wasm',
+    ]);
+    expect(selectEngines(registry, ['onnx*'], false).map((e) => e.def.name)).toEqual([
+      'onnxruntime@t1',
+      'onnxruntime',
+    ]);
+    expect(() => selectEngines(registry, ['nope'], false)).toThrow(/no engine nope/);
+  });
+});
+
+describe('a bench run (tiny layers, child processes)', () => {
+  it('checks and times every cell; passes an engine lacks are absent, never zero', async () => {
+    await registerProviders([]);
+    const oracle = await createBackend('naive');
+    const engines = selectEngines(
+      await registryEngines(),
+      ['naive', 'onnxruntime@t1', 'tfjs-wasm'],
+      false,
+    );
+    const layers = [tinyLayer(), depthwiseLayer()];
+    const events: number[] = [];
+    const rows = await runBench({
+      layers,
+      engines,
+      method: { ...QUICK_METHOD, maxReferenceFlops: 500 }, // forces checks on slices
+      oracle,
+      providers: [],
+      childScript,
+      onProgress: (e) => events.push(e.done),
+    });
+    rankAgainstPeers(rows);
+    const cells = rows.map(
+      (r) =>
+        `${r.layer.split(' ')[0]}${r.layer.includes('depth') ? 'd' : ''} ${r.pass} ${r.engine}`,
+    );
+    // onnxruntime has forward only; tfjs-wasm has no dw, and no depthwise dx
+    expect(cells.filter((c) => c.includes('onnxruntime')).every((c) => c.includes('forward'))).toBe(
+      true,
+    );
+    expect(rows.filter((r) => r.engine === 'tfjs-wasm').map((r) => `${r.layer}|${r.pass}`)).toEqual(
+      ['T tiny|forward', 'T tiny|dx', 'T depthwise|forward'],
+    );
+    expect(rows.filter((r) => r.engine === 'naive')).toHaveLength(6);
+    for (const r of rows) {
+      expect(r.status, `${r.engine} ${r.layer} ${r.pass}: ${r.reason}`).toBe('ok');
+      expect(r.medianMs).toBeGreaterThan(0);
+      expect(r.gflops).toBeCloseTo(r.flops / ((r.medianMs as number) * 1e6), 6);
+      expect(r.peakRssMiB).toBeGreaterThan(10);
+      expect(r.checked).toMatch(/slice/);
+      expect(r.peer).toBe(r.engine !== 'naive');
+    }
+    // ranked against the best peer of the same layer and pass
+    const fwd = rows.filter((r) => r.layer === 'T tiny' && r.pass === 'forward');
+    const best = Math.min(...fwd.filter((r) => r.peer).map((r) => r.medianMs as number));
+    for (const r of fwd) expect(r.vsBestPeer).toBeCloseTo(best / (r.medianMs as number), 9);
+    expect(events.at(-1)).toBe(layers.length * 3 * engines.length);
+    oracle.dispose();
+  }, 60_000);
+
+  it('reports a too-slow engine as skipped with the reason, not as a time', async () => {
+    await registerProviders([]);
+    const oracle = await createBackend('naive');
+    const engines = selectEngines(await registryEngines(), ['naive'], false);
+    const big = tinyLayer({
+      batch: 4,
+      inChannels: 64,
+      outChannels: 64,
+      height: 64,
+      width: 64,
+      stride: 1,
+    });
+    const rows = await runBench({
+      layers: [big],
+      engines,
+      method: { ...QUICK_METHOD, runCapMs: 5, maxReferenceFlops: 1e5 },
+      oracle,
+      providers: [],
+      childScript,
+    });
+    expect(rows).toHaveLength(3);
+    for (const r of rows) {
+      expect(r.status, r.reason).toBe('skipped');
+      expect(r.reason).toMatch(/cap/);
+      expect(r.medianMs).toBeNull();
+      expect(r.gflops).toBeNull();
+    }
+    oracle.dispose();
+  }, 60_000);
+});
+
+describe('outputs', () => {
+  const rows: Row[] = [
+    row({ engine: 'im2col', medianMs: 2, gflops: 50 }),
+    row({ engine: 'tfjs-wasm', peer: true, medianMs: 4, gflops: 25 }),
+    row({ engine: 'naive', status: 'skipped', reason: 'slow', medianMs: null, gflops: null }),
+    row({ pass: 'dw', engine: 'im2col', medianMs: 3, gflops: 33 }),
+  ];
+  rankAgainstPeers(rows);
+
+  it('ranks against the best peer of the row only where a peer ran', () => {
+    expect(rows[0].vsBestPeer).toBe(2);
+    expect(rows[1].vsBestPeer).toBe(1);
+    expect(rows[2].vsBestPeer).toBeUndefined();
+    expect(rows[3].vsBestPeer).toBeUndefined();
+  });
+
+  it('results.json keeps null for skipped cells and survives JSON', () => {
+    const r = JSON.parse(JSON.stringify({ rows })) as Pick<Results, 'rows'>;
+    const skipped = r.rows.find((x) => x.status === 'skipped');
+    expect(skipped).toMatchObject({ medianMs: null, gflops: null, reason: 'slow' });
+    for (const x of r.rows) {
+      expect(Object.keys(x)).toEqual(
+        expect.arrayContaining(['layer', 'pass', 'engine', 'medianMs', 'gflops', 'peakRssMiB']),
+      );
+    }
+  });
+
+  it('tables list every row, fastest first, with the status', () => {
+    const table = consoleTable(rows);
+    expect(table.split('\n').filter((l) => l.startsWith('B 3x3 c64'))).toHaveLength(4);
+    expect(table.indexOf('im2col')).toBeLessThan(table.indexOf('tfjs-wasm'));
+    expect(table).toContain('skipped: slow');
+    const md = markdown({
+      machine: {
+        cpu: 'cpu',
+        cores: 2,
+        memoryGiB: 1,
+        node: '20',
+        v8: '',
+        platform: 'linux',
+        date: 'd',
+        command: 'pnpm bench',
+        quick: false,
+      },
+      method: {},
+      layers: [{ name: 'B 3x3 c64', shape: 's', flops: 1 }],
+      engines: [{ name: 'gpujs:webgpu', peer: false, available: false, reason: 'no adapter' }],
+      rows,
+    });
+    expect(md).toContain('| B 3x3 c64 | forward | im2col | 2.00 |');
+    expect(md).toContain('gpujs:webgpu: no adapter');
+  });
+
+  it('renders an SVG chart with vega, log scale, ok cells only', async () => {
+    const spec = chartSpec(rows) as {
+      data: { values: unknown[] };
+      encoding: { y: { scale: { type: string } } };
+    };
+    expect(spec.data.values).toHaveLength(3);
+    expect(spec.encoding.y.scale.type).toBe('log');
+    const svg = await renderChart(rows);
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('</svg>');
+    expect(svg).toContain('im2col');
+    expect(svg).toContain('GFLOP/s');
+  });
+});
