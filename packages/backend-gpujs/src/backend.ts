@@ -73,14 +73,7 @@ export async function createGpujsBackend(options: GpujsBackendOptions = {}): Pro
   }
   const backend = defineBackend(name, capabilitiesOf(mode, limit), {
     forward: (desc, x, w, b) => engine.forward(desc, x, w, b),
-    async backward(desc, dy, x, w, wanted) {
-      // Each gradient is its own kernel reading the same uploaded inputs.
-      return {
-        dx: wanted.dx ? await engine.dx(desc, dy, w) : undefined,
-        dw: wanted.dw ? await engine.dw(desc, dy, x) : undefined,
-        db: wanted.db ? await engine.db(desc, dy) : undefined,
-      };
-    },
+    backward: (desc, dy, x, w, wanted) => engine.backward(desc, dy, x, w, wanted),
     dispose: () => engine.dispose(),
   });
   return Object.freeze({ ...backend, mode, stats: engine.stats });

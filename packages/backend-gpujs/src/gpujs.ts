@@ -30,8 +30,19 @@ export interface KernelRun {
   };
 }
 
+/** A compiled multi-kernel plan: inputs uploaded once, intermediates on device, one readback. */
+export interface PipelineRun {
+  (...args: unknown[]): Promise<Record<string, unknown>>;
+  /** The mode whose kernels executed (GL kernels say 'gpu'); null before the first call. */
+  readonly backend: string | null;
+  readonly executorKind: string | null;
+  readonly fallbackReason: string | null;
+  destroy(): unknown;
+}
+
 export interface GPUInstance {
   createKernel(source: string, settings: KernelSettings): KernelRun;
+  createPipeline(fn: (...args: unknown[]) => Record<string, unknown>): PipelineRun;
   destroy(): Promise<void> | void;
 }
 

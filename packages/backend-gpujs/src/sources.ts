@@ -10,6 +10,10 @@ import type { ConvDescription } from '@conv2d/core';
  * arithmetic, so the kernel never builds a flat float index that loses exactness at 2^24.
  * Integer division is written `Math.floor((a + 0.5) / d)`: in float arithmetic the quotient is
  * then at least 0.5/d away from an integer, so rounding cannot push it across one.
+ *
+ * Where the channel count allows, a thread computes 4 consecutive channels (a gpu.js Array(4)
+ * result: one RGBA texel in GL modes) and reuses each value it loads for all four, so the kernels
+ * are not one multiply per load.
  */
 
 /** A gpu.js output size, [x, y, z] (x varies fastest). */
@@ -21,6 +25,15 @@ export interface KernelSource {
   readonly output: OutputSize;
   /** The longest loop, for `loopMaxIterations` (belt and braces: every bound is a literal). */
   readonly longestLoop: number;
+  /** Values per thread: 1, or 4 consecutive channels. */
+  readonly lanes: 1 | 4;
+  /** With 4 lanes: the output axis (0 = x, 1 = y, 2 = z) that counts groups of 4 channels. */
+  readonly laneAxis: 0 | 1 | 2;
+}
+
+/** 4 channels per thread when `count` (channels of one group) splits into fours. */
+export function lanesFor(count: number): 1 | 4 {
+  return count % 4 === 0 ? 4 : 1;
 }
 
 /** gpu.js input dimensions ([x, y, z]) of an activation tensor with `c` channels. */
@@ -38,7 +51,15 @@ export function weightDims(desc: ConvDescription): [number, number, number] {
   return [desc.kernelHeight * desc.kernelWidth, desc.inChannelsPerGroup, desc.outChannels];
 }
 
-/** Statements that decode this.thread into n, c, h, w of an activation with `c` channels. */
+/** The output axis along which an activation's channels run. */
+function channelAxis(desc: ConvDescription): 0 | 2 {
+  return desc.layout === 'NCHW' ? 2 : 0;
+}
+
+/**
+ * Statements that decode this.thread into n, c, h, w of an activation with `channels` channels
+ * (with 4 lanes, `channels` counts groups of 4 and c is the group).
+ */
 function decodeActivation(desc: ConvDescription, channels: number): string {
   return desc.layout === 'NCHW'
     ? `const w = this.thread.x;
@@ -66,18 +87,32 @@ function readActivation(
     : `${t}[${n}][${h}][${w} * ${channels} + ${c}]`;
 }
 
-function activationOutput(desc: ConvDescription, c: number, h: number, w: number): OutputSize {
-  return activationDims(desc, c, h, w);
-}
+const range = (lanes: number) => Array.from({ length: lanes }, (_, l) => l);
+/** `let s0 = 0; let s1 = 0; ...` */
+const sums = (lanes: number) =>
+  range(lanes)
+    .map((l) => `let s${l} = 0;`)
+    .join(' ');
+/** `s0 += f(0); s1 += f(1); ...` */
+const accumulate = (lanes: number, term: (l: number) => string) =>
+  range(lanes)
+    .map((l) => `s${l} += ${term(l)};`)
+    .join('\n            ');
+/** The value a thread returns: one sum, or an Array(4). */
+const result = (lanes: number, term: (l: number) => string) =>
+  lanes === 1 ? term(0) : `[${range(lanes).map(term).join(', ')}]`;
+const plus = (base: string, l: number) => (l === 0 ? base : `${base} + ${l}`);
 
 /** Forward: y(n, co, i, j) = b[co] + sum over ci, m, q of x(...) * wt[co][ci][m, q]. */
 export function forwardSource(desc: ConvDescription): KernelSource {
   const d = desc;
+  const lanes = lanesFor(d.outChannelsPerGroup);
   const xAt = readActivation(d, 'x', d.inChannels, 'n', 'c0 + ci', 'ih', 'iw');
   const source = `function(x, wt${d.hasBias ? ', b' : ''}) {
-  ${decodeActivation(d, d.outChannels)}
-  const c0 = Math.floor((c + 0.5) / ${d.outChannelsPerGroup}) * ${d.inChannelsPerGroup};
-  let sum = 0;
+  ${decodeActivation(d, d.outChannels / lanes)}
+  const co = c * ${lanes};
+  const c0 = Math.floor((co + 0.5) / ${d.outChannelsPerGroup}) * ${d.inChannelsPerGroup};
+  ${sums(lanes)}
   for (let ci = 0; ci < ${d.inChannelsPerGroup}; ci++) {
     for (let m = 0; m < ${d.kernelHeight}; m++) {
       const ih = h * ${d.strideHeight} + m * ${d.dilationHeight} - ${d.padTop};
@@ -85,18 +120,22 @@ export function forwardSource(desc: ConvDescription): KernelSource {
         for (let q = 0; q < ${d.kernelWidth}; q++) {
           const iw = w * ${d.strideWidth} + q * ${d.dilationWidth} - ${d.padLeft};
           if (iw >= 0 && iw < ${d.inWidth}) {
-            sum += ${xAt} * wt[c][ci][m * ${d.kernelWidth} + q];
+            const v = ${xAt};
+            const t = m * ${d.kernelWidth} + q;
+            ${accumulate(lanes, (l) => `v * wt[${plus('co', l)}][ci][t]`)}
           }
         }
       }
     }
   }
-  return ${d.hasBias ? 'sum + b[c]' : 'sum'};
+  return ${result(lanes, (l) => (d.hasBias ? `s${l} + b[${plus('co', l)}]` : `s${l}`))};
 }`;
   return {
     source,
-    output: activationOutput(d, d.outChannels, d.outHeight, d.outWidth),
+    output: activationDims(d, d.outChannels / lanes, d.outHeight, d.outWidth),
     longestLoop: Math.max(d.inChannelsPerGroup, d.kernelHeight, d.kernelWidth),
+    lanes,
+    laneAxis: channelAxis(d),
   };
 }
 
@@ -107,12 +146,14 @@ export function forwardSource(desc: ConvDescription): KernelSource {
  */
 export function dxSource(desc: ConvDescription): KernelSource {
   const d = desc;
+  const lanes = lanesFor(d.inChannelsPerGroup);
   const dyAt = readActivation(d, 'dy', d.outChannels, 'n', 'co', 'oh', 'ow');
   const source = `function(dy, wt) {
-  ${decodeActivation(d, d.inChannels)}
-  const g = Math.floor((c + 0.5) / ${d.inChannelsPerGroup});
-  const ci = c - g * ${d.inChannelsPerGroup};
-  let sum = 0;
+  ${decodeActivation(d, d.inChannels / lanes)}
+  const c0 = c * ${lanes};
+  const g = Math.floor((c0 + 0.5) / ${d.inChannelsPerGroup});
+  const ci = c0 - g * ${d.inChannelsPerGroup};
+  ${sums(lanes)}
   for (let k = 0; k < ${d.outChannelsPerGroup}; k++) {
     const co = g * ${d.outChannelsPerGroup} + k;
     for (let m = 0; m < ${d.kernelHeight}; m++) {
@@ -123,32 +164,37 @@ export function dxSource(desc: ConvDescription): KernelSource {
           const tw = w + ${d.padLeft} - q * ${d.dilationWidth};
           const ow = Math.floor((tw + 0.5) / ${d.strideWidth});
           if (tw >= 0 && ow < ${d.outWidth} && ow * ${d.strideWidth} === tw) {
-            sum += ${dyAt} * wt[co][ci][m * ${d.kernelWidth} + q];
+            const v = ${dyAt};
+            const t = m * ${d.kernelWidth} + q;
+            ${accumulate(lanes, (l) => `v * wt[co][${plus('ci', l)}][t]`)}
           }
         }
       }
     }
   }
-  return sum;
+  return ${result(lanes, (l) => `s${l}`)};
 }`;
   return {
     source,
-    output: activationOutput(d, d.inChannels, d.inHeight, d.inWidth),
+    output: activationDims(d, d.inChannels / lanes, d.inHeight, d.inWidth),
     longestLoop: Math.max(d.outChannelsPerGroup, d.kernelHeight, d.kernelWidth),
+    lanes,
+    laneAxis: channelAxis(d),
   };
 }
 
 /** dW: dw[co][ci][m, q] sums dy(n, co, oh, ow) * x(n, g*Cin/g + ci, ih, iw) over n, oh, ow. */
 export function dwSource(desc: ConvDescription): KernelSource {
   const d = desc;
+  const lanes = lanesFor(d.inChannelsPerGroup);
   const dyAt = readActivation(d, 'dy', d.outChannels, 'n', 'co', 'oh', 'ow');
-  const xAt = readActivation(d, 'x', d.inChannels, 'n', 'c', 'ih', 'iw');
+  const xAt = (l: number) => readActivation(d, 'x', d.inChannels, 'n', plus('c', l), 'ih', 'iw');
   const source = `function(dy, x) {
   const m = Math.floor((this.thread.x + 0.5) / ${d.kernelWidth});
   const q = this.thread.x - m * ${d.kernelWidth};
   const co = this.thread.z;
-  const c = Math.floor((co + 0.5) / ${d.outChannelsPerGroup}) * ${d.inChannelsPerGroup} + this.thread.y;
-  let sum = 0;
+  const c = Math.floor((co + 0.5) / ${d.outChannelsPerGroup}) * ${d.inChannelsPerGroup} + this.thread.y * ${lanes};
+  ${sums(lanes)}
   for (let n = 0; n < ${d.batch}; n++) {
     for (let oh = 0; oh < ${d.outHeight}; oh++) {
       const ih = oh * ${d.strideHeight} + m * ${d.dilationHeight} - ${d.padTop};
@@ -156,18 +202,22 @@ export function dwSource(desc: ConvDescription): KernelSource {
         for (let ow = 0; ow < ${d.outWidth}; ow++) {
           const iw = ow * ${d.strideWidth} + q * ${d.dilationWidth} - ${d.padLeft};
           if (iw >= 0 && iw < ${d.inWidth}) {
-            sum += ${dyAt} * ${xAt};
+            const v = ${dyAt};
+            ${accumulate(lanes, (l) => `v * ${xAt(l)}`)}
           }
         }
       }
     }
   }
-  return sum;
+  return ${result(lanes, (l) => `s${l}`)};
 }`;
+  const [kk, cin, cout] = weightDims(d);
   return {
     source,
-    output: weightDims(d),
+    output: [kk, cin / lanes, cout],
     longestLoop: Math.max(d.batch, d.outHeight, d.outWidth),
+    lanes,
+    laneAxis: 1,
   };
 }
 
@@ -190,5 +240,7 @@ export function dbSource(desc: ConvDescription): KernelSource {
     source,
     output: [d.outChannels],
     longestLoop: Math.max(d.batch, d.outHeight, d.outWidth),
+    lanes: 1,
+    laneAxis: 0,
   };
 }

@@ -10,6 +10,13 @@ export interface Case {
 
 /** Small cases covering every option core accepts; each runs in both layouts. */
 export const CASES: Case[] = [
+  {
+    name: 'channels in fours: 4 per thread, grouped',
+    x: [2, 8, 6, 5],
+    w: [8, 4, 3, 3],
+    bias: true,
+    options: { groups: 2, padding: 1, stride: [2, 1] },
+  },
   { name: 'plain 3x3', x: [2, 3, 7, 6], w: [4, 3, 3, 3], bias: true, options: {} },
   {
     name: 'stride 2, pad 1',

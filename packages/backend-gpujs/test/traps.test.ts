@@ -30,6 +30,7 @@ async function checkAll(
   expect(
     worstError(y.data, refForward(desc, x, w, b), desc.reductionLength).ratio,
   ).toBeLessThanOrEqual(1);
+  if (!wanted.dx && !wanted.dw && !wanted.db) return { desc, x, y };
   const g = await backend.backward({ shape: desc.yShape, data: dy }, xT, wT, options, wanted);
   const ref = refBackward(desc, dy, x, w);
   const long = desc.batch * desc.outHeight * desc.outWidth;
@@ -91,7 +92,8 @@ for (const mode of TESTED_MODES.filter((m) => availability[m].available)) {
       const hits = backend.stats.cacheHits;
       await checkAll(backend, { ...run, seed: 7 });
       expect(backend.stats.compiles).toBe(compiles);
-      expect(backend.stats.cacheHits).toBe(hits + 4);
+      // One forward kernel and one backward pipeline, both found in the cache.
+      expect(backend.stats.cacheHits).toBe(hits + 2);
     });
 
     // setOutput/setConstants are ignored or throw after a kernel's first call: a new shape must
@@ -118,25 +120,29 @@ for (const mode of TESTED_MODES.filter((m) => availability[m].available)) {
       expect(first.y.data).toEqual(kept);
     });
 
-    // Float-indexed modes read wrong elements past 2^24 when the index is one flat float.
-    it('tensors of more than 2^24 elements are right (NCHW and NHWC)', async () => {
-      await ready;
-      const big = await checkAll(
-        backend,
-        { xShape: [1, 1, 4100, 4100], wShape: [1, 1, 1, 1], bias: true },
-        { dx: true, dw: false, db: false },
-      );
-      expect(big.desc.xSize).toBeGreaterThan(2 ** 24);
-      await checkAll(
-        backend,
-        {
-          xShape: [1, 2050, 4100, 2],
-          wShape: [2, 1, 1, 1],
-          options: { layout: 'NHWC', groups: 2 },
-        },
-        { dx: true, dw: false, db: false },
-      );
-    }, 120_000);
+    // Float-indexed modes (all but cpu, whose indexes are JavaScript doubles) read wrong
+    // elements past 2^24 when an index is one flat float. Forward reads and writes a large NCHW
+    // activation, dX a large NHWC one.
+    if (mode !== 'cpu')
+      it('tensors of more than 2^24 elements are right', async () => {
+        await ready;
+        const none = { dx: false, dw: false, db: false };
+        const big = await checkAll(
+          backend,
+          { xShape: [1, 1, 4100, 4100], wShape: [1, 1, 1, 1], bias: true },
+          none,
+        );
+        expect(big.desc.xSize).toBeGreaterThan(2 ** 24);
+        await checkAll(
+          backend,
+          {
+            xShape: [1, 2050, 4100, 2],
+            wShape: [2, 1, 1, 1],
+            options: { layout: 'NHWC', groups: 2 },
+          },
+          { ...none, dx: true },
+        );
+      });
 
     it('rejects a tensor over its element limit with too-large, never a wrong result', async () => {
       const small = await createGpujsBackend({ mode, maxElements: 1000 });
