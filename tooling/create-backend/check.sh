@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# CI check that `pnpm create-backend` keeps working: scaffolds a backend into a temporary copy
+# of the repository (the working tree, its lockfile and node_modules stay untouched), installs
+# from the pnpm store, builds, typechecks and lints it, runs its conformance suite and asserts
+# that every failure is the kernels' `not-implemented` while core's error cases already pass.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+name="scaffold-check"
+pkg="@conv2d/backend-$name"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# the repository's files as git sees them (tracked and untracked-but-not-ignored), else a copy
+# without installs and build outputs
+if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
+  (cd "$root" && git ls-files -z --cached --others --exclude-standard |
+    xargs -0 -I{} sh -c '[ -e "{}" ] && printf "%s\0" "{}"' | tar --null -T - -cf -) |
+    tar -C "$work" -xf -
+else
+  tar -C "$root" --exclude=node_modules --exclude=dist --exclude=.turbo -cf - . | tar -C "$work" -xf -
+fi
+cd "$work"
+
+node tooling/create-backend/index.mjs "$name" --no-install
+# only what the new package needs, plus the root's tools (tsup, vitest, biome); build scripts
+# (headless-gl) are not needed here
+pnpm install --prefer-offline --no-frozen-lockfile --ignore-scripts \
+  --filter "$pkg..." --filter conv2d-monorepo
+pnpm --filter "$pkg..." build
+pnpm --filter "$pkg" typecheck
+pnpm exec biome check "packages/backend-$name"
+
+set +e
+(cd "packages/backend-$name" &&
+  SCAFFOLD_RESULTS="$work/results.json" pnpm exec vitest run \
+    --reporter="$work/tooling/create-backend/check-reporter.mjs")
+status=$?
+set -e
+if [ ! -f "$work/results.json" ]; then
+  echo "the conformance run of $pkg produced no results (exit $status)" >&2
+  exit 1
+fi
+node tooling/create-backend/check-results.mjs "$work/results.json"
+test -f "packages/backend-$name/dist/index.js" -a -f "packages/backend-$name/dist/index.cjs" \
+  -a -f "packages/backend-$name/dist/index.d.cts"
+test -f ".changeset/backend-$name-first-release.md"
+echo "create-backend: OK"
