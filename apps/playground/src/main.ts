@@ -179,6 +179,12 @@ function windowMatrix(s: Steps, m: Steps['groups'][number]['xHat'], testId: stri
   });
 }
 
+/** Row labels of the per-group matrices whose rows are output channels. */
+function outChannelLabels(s: Steps, group: number): string[] {
+  const per = s.desc.outChannelsPerGroup;
+  return Array.from({ length: per }, (_, r) => `co=${group * per + r}`);
+}
+
 function groupTitle(s: Steps, g: number): string {
   return s.desc.groups > 1 ? ` (group ${g})` : '';
 }
@@ -186,7 +192,8 @@ function groupTitle(s: Steps, g: number): string {
 /** "a·b + c·d + … = y" over the non-zero products. */
 function dotText(a: number[], b: number[], result: number): string {
   const terms = a.map((v, k) => [v, b[k]]).filter(([u, v]) => u !== 0 && v !== 0);
-  const shown = terms.slice(0, 12).map(([u, v]) => `${fmt(u)}·${fmt(v)}`);
+  const factor = (v: number) => (v < 0 ? `(${fmt(v)})` : fmt(v));
+  const shown = terms.slice(0, 12).map(([u, v]) => `${factor(u)}·${factor(v)}`);
   if (terms.length > 12) shown.push('…');
   return `${shown.join(' + ') || '0'} = ${fmt(result)}`;
 }
@@ -233,7 +240,11 @@ const STEPS: StepView[] = [
           block(
             `W_hat${groupTitle(s, g.group)} [${g.wHat.rows}, ${g.wHat.cols}]`,
             'Each kernel flattened in the same (channel, row, column) order as the columns of X_hat.',
-            matrix(g.wHat, { testId: `what-${g.group}`, colLabels: tapLabels(s.desc) }),
+            matrix(g.wHat, {
+              testId: `what-${g.group}`,
+              rowLabels: outChannelLabels(s, g.group),
+              colLabels: tapLabels(s.desc),
+            }),
           ),
         ),
       ),
@@ -253,6 +264,7 @@ const STEPS: StepView[] = [
             `Every output is a dot product of a kernel row and a window row. Output channel ${g.group * s.desc.outChannelsPerGroup}, window ${state.row}: ${dotText(kernel, row, g.yHat.data[state.row])}`,
             matrix(g.yHat, {
               testId: `yhat-${g.group}`,
+              rowLabels: outChannelLabels(s, g.group),
               colLabels: s.windows.map((_, r) => `w${r}`),
               cellClass: (_r, c) => (c === state.row ? 'win' : ''),
             }),
@@ -301,8 +313,17 @@ const STEPS: StepView[] = [
           block(
             `dY_hat${groupTitle(s, g.group)} [${g.dyHat.rows}, ${g.dyHat.cols}] · X_hat [${g.xHat.rows}, ${g.xHat.cols}]`,
             'dY reshaped like Y_hat, times the same im2col matrix: each kernel tap collects dY times the input it touched.',
-            matrix(g.dyHat, { testId: `dyhat-${g.group}` }),
-            matrix(g.dwHat, { testId: `dwhat-${g.group}`, colLabels: tapLabels(s.desc) }),
+            matrix(g.dyHat, {
+              testId: `dyhat-${g.group}`,
+              rowLabels: outChannelLabels(s, g.group),
+              colLabels: s.windows.map((_, r) => `w${r}`),
+            }),
+            el('p', {}, `= dW_hat [${g.dwHat.rows}, ${g.dwHat.cols}]`),
+            matrix(g.dwHat, {
+              testId: `dwhat-${g.group}`,
+              rowLabels: outChannelLabels(s, g.group),
+              colLabels: tapLabels(s.desc),
+            }),
           ),
         ),
         block(

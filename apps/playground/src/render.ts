@@ -40,7 +40,7 @@ export function grid(
 ): HTMLTableElement {
   const table = el('table', { class: 'grid', ...(o.testId ? { 'data-testid': o.testId } : {}) });
   if (o.colLabels) {
-    const head = el('tr', {}, el('th'));
+    const head = el('tr', {}, ...(o.rowLabels ? [el('th')] : []));
     for (const l of o.colLabels) head.append(el('th', { class: 'col-label' }, l));
     table.append(head);
   }
