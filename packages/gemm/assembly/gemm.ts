@@ -16,6 +16,21 @@ export function heapBase(): usize {
   return __heap_base;
 }
 
+/**
+ * Transposes the 4x4 block whose rows are r0..r3 and stores its rows (the columns of the input)
+ * at dst, dst + stride, dst + 2 * stride, dst + 3 * stride.
+ */
+function storeTransposed4(dst: usize, stride: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
+  const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5);
+  const t1 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
+  const t2 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
+  const t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
+  v128.store(dst + stride, i32x4.shuffle(t0, t2, 2, 3, 6, 7));
+  v128.store(dst + 2 * stride, i32x4.shuffle(t1, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * stride, i32x4.shuffle(t1, t3, 2, 3, 6, 7));
+}
+
 /** Packs op(B)[pc:pc+kc, jc:jc+nc] into NR-wide column panels, zero-padded. */
 function packPanelsB(
   transB: bool,
@@ -52,16 +67,31 @@ function packPanelsB(
       // op(B)[p, j] = B[j, p]: a column of op(B) is a row of B.
       const s0 = b + ((<usize>(jc + j0) * ldb + pc) << 2);
       if (nr === NR) {
-        for (let p = 0; p < kc; p++) {
+        let p = 0;
+        // Four k steps at a time: two 4x4 transposes of rows of B.
+        for (; p + 4 <= kc; p += 4) {
           const s = s0 + ((<usize>p) << 2);
-          store<f32>(dst, load<f32>(s));
-          store<f32>(dst, load<f32>(s + ld), 4);
-          store<f32>(dst, load<f32>(s + 2 * ld), 8);
-          store<f32>(dst, load<f32>(s + 3 * ld), 12);
-          store<f32>(dst, load<f32>(s + 4 * ld), 16);
-          store<f32>(dst, load<f32>(s + 5 * ld), 20);
-          store<f32>(dst, load<f32>(s + 6 * ld), 24);
-          store<f32>(dst, load<f32>(s + 7 * ld), 28);
+          storeTransposed4(
+            dst,
+            NR * 4,
+            v128.load(s),
+            v128.load(s + ld),
+            v128.load(s + 2 * ld),
+            v128.load(s + 3 * ld),
+          );
+          storeTransposed4(
+            dst + 16,
+            NR * 4,
+            v128.load(s + 4 * ld),
+            v128.load(s + 5 * ld),
+            v128.load(s + 6 * ld),
+            v128.load(s + 7 * ld),
+          );
+          dst += 4 * NR * 4;
+        }
+        for (; p < kc; p++) {
+          const s = s0 + ((<usize>p) << 2);
+          for (let j = 0; j < NR; j++) store<f32>(dst + (j << 2), load<f32>(s + <usize>j * ld));
           dst += NR * 4;
         }
       } else {
@@ -94,12 +124,23 @@ function packPanelsA(
     if (!transA) {
       const s0 = a + ((<usize>(ic + i0) * lda + pc) << 2);
       if (mr === MR) {
-        for (let p = 0; p < kc; p++) {
+        let p = 0;
+        // Four k steps at a time: a 4x4 transpose of rows of A.
+        for (; p + 4 <= kc; p += 4) {
           const s = s0 + ((<usize>p) << 2);
-          store<f32>(dst, load<f32>(s));
-          store<f32>(dst, load<f32>(s + ld), 4);
-          store<f32>(dst, load<f32>(s + 2 * ld), 8);
-          store<f32>(dst, load<f32>(s + 3 * ld), 12);
+          storeTransposed4(
+            dst,
+            MR * 4,
+            v128.load(s),
+            v128.load(s + ld),
+            v128.load(s + 2 * ld),
+            v128.load(s + 3 * ld),
+          );
+          dst += 4 * MR * 4;
+        }
+        for (; p < kc; p++) {
+          const s = s0 + ((<usize>p) << 2);
+          for (let i = 0; i < MR; i++) store<f32>(dst + (i << 2), load<f32>(s + <usize>i * ld));
           dst += MR * 4;
         }
       } else {
@@ -115,8 +156,12 @@ function packPanelsA(
       // op(A)[i, p] = A[p, i]: MR consecutive elements of a row of A.
       let s = a + ((<usize>pc * lda + ic + i0) << 2);
       for (let p = 0; p < kc; p++) {
-        for (let i = 0; i < MR; i++) {
-          store<f32>(dst + (i << 2), i < mr ? load<f32>(s + (i << 2)) : 0);
+        if (mr === MR) {
+          v128.store(dst, v128.load(s));
+        } else {
+          for (let i = 0; i < MR; i++) {
+            store<f32>(dst + (i << 2), i < mr ? load<f32>(s + (i << 2)) : 0);
+          }
         }
         s += ld;
         dst += MR * 4;
