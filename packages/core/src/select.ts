@@ -72,9 +72,10 @@ export function detectEnvironment(): Environment {
 /**
  * The default order, best first. A candidate whose provider is not registered or whose probe
  * fails is skipped with its reason, so the list can name engines that only some
- * environments have (a `gpujs:webgl` variant exists only where the gpujs provider offers it).
+ * environments have (`gpujs:webgl2` / `gpujs:webgl` run only where the gpujs provider offers
+ * those variants).
  * - Node: WebGPU through gpu.js when an adapter answers, else im2col (worker threads).
- * - Browser: WebGPU, then gpu.js WebGL, then im2col.
+ * - Browser: WebGPU, then gpu.js WebGL2 / WebGL, then im2col.
  * - naive last everywhere: slow, but it always runs.
  */
 export function defaultCandidates(environment: Environment = detectEnvironment()): Candidate[] {
@@ -87,6 +88,7 @@ export function defaultCandidates(environment: Environment = detectEnvironment()
   }
   return [
     { spec: 'gpujs:webgpu', priority: 30 },
+    { spec: 'gpujs:webgl2', priority: 26 },
     { spec: 'gpujs:webgl', priority: 25 },
     { spec: 'im2col', priority: 20 },
     { spec: 'naive', priority: 0 },

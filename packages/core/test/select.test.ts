@@ -267,9 +267,10 @@ describe('defaultCandidates', () => {
     expect(defaultCandidates().map((c) => c.spec)).toEqual(['gpujs:webgpu', 'im2col', 'naive']);
   });
 
-  it('prefers WebGPU, then gpu.js WebGL, then im2col, then naive in a browser', () => {
+  it('prefers WebGPU, then gpu.js WebGL2 and WebGL, then im2col, then naive in a browser', () => {
     expect(defaultCandidates('browser').map((c) => c.spec)).toEqual([
       'gpujs:webgpu',
+      'gpujs:webgl2',
       'gpujs:webgl',
       'im2col',
       'naive',
