@@ -83,6 +83,23 @@ describe('the playground in headless Chromium', () => {
     expect(await numbers('backend-y')).toEqual(seed.y.data);
   });
 
+  it('every backend offered agrees with the steps', async () => {
+    const specs = await page.$$eval('#in-backend option:not([disabled])', (options) =>
+      options.map((o) => (o as HTMLOptionElement).value),
+    );
+    expect(specs).toContain('naive');
+    for (const spec of specs) {
+      await page.selectOption('#in-backend', spec);
+      await page.waitForFunction(
+        (s) => document.querySelector('[data-testid="timing"]')?.textContent?.startsWith(`${s}:`),
+        spec,
+      );
+      const agreement = await page.textContent('[data-testid="agreement"]');
+      expect(`${spec}: ${agreement}`).toContain('y 0, dx 0, dw 0');
+    }
+    await page.selectOption('#in-backend', 'naive');
+  });
+
   it('recomputes everything when the stride changes', async () => {
     await page.click('#step-tab-4');
     const before = await numbers('y');
