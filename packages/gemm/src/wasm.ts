@@ -94,6 +94,18 @@ function ensureHeap(kern: Kernel, floats: number): Float32Array {
 
 const align16 = (floats: number): number => Math.ceil(floats / 16) * 16;
 
+// The kernel's memory holds one block of A, B and C at a time (about `stage` floats each, or one
+// cache block where a single row or column is longer), so it stays bounded, ~13 MiB, for any
+// problem size, and each copied block is still in cache when the kernel packs it.
+let stage = 1 << 20;
+
+/** Sets the host block size in floats (internal, not exported by the package: tests use it). */
+export function setStageFloats(floats: number): number {
+  const previous = stage;
+  stage = floats;
+  return previous;
+}
+
 /**
  * How a stored rows x cols matrix is copied into the kernel's memory: in one piece keeping its
  * row stride when the gaps between rows are small, else row by row into a dense block.
@@ -103,6 +115,7 @@ function copiedStride(rows: number, cols: number, ld: number): number {
   return ld === cols || span <= rows * cols * 1.25 ? ld : cols;
 }
 
+/** Copies a stored rows x cols matrix to dst[at...] with row stride dstLd (ld or cols). */
 function copyIn(
   dst: Float32Array,
   at: number,
@@ -123,21 +136,23 @@ function copyIn(
   }
 }
 
-/** Writes the dense m x n result back, row by row when C has gaps (other writers may own them). */
+/** Writes a dense rows x cols block back, row by row when C has gaps (other writers may own them). */
 function copyOut(
   src: Float32Array,
   at: number,
   c: Float32Array,
-  cOffset: number,
+  offset: number,
   ldc: number,
-  m: number,
-  n: number,
+  rows: number,
+  cols: number,
 ): void {
-  if (ldc === n) {
-    c.set(src.subarray(at, at + m * n), cOffset);
+  if (ldc === cols) {
+    c.set(src.subarray(at, at + rows * cols), offset);
     return;
   }
-  for (let r = 0; r < m; r++) c.set(src.subarray(at + r * n, at + r * n + n), cOffset + r * ldc);
+  for (let r = 0; r < rows; r++) {
+    c.set(src.subarray(at + r * cols, at + r * cols + cols), offset + r * ldc);
+  }
 }
 
 /**
@@ -172,39 +187,55 @@ export function sgemmWasm(
     scaleC(m, n, beta, c, cOffset, ldc);
     return;
   }
-  const [aRows, aCols] = transA ? [k, m] : [m, k];
-  const [bRows, bCols] = transB ? [n, k] : [k, n];
-  const ldaIn = copiedStride(aRows, aCols, lda);
-  const ldbIn = copiedStride(bRows, bCols, ldb);
-  // Memory plan (in floats): packed A block, packed B block, A, B, dense C.
+  // Host blocks: mb rows of op(A) (and C), nb columns of op(B) (and C), multiples of the
+  // kernel's cache blocks; a whole operand when it fits.
+  const mb = Math.min(m, Math.max(MC, Math.floor(stage / k / MC) * MC));
+  const nb = Math.min(n, Math.max(NC, Math.floor(Math.min(stage / k, stage / mb) / NC) * NC));
+  // Memory plan (in floats): packed A block, packed B block, A block, B block, dense C block.
   const packA = align16(Math.ceil(kern.heapBase / 4));
-  const packB = packA + align16(Math.ceil(Math.min(MC, m) / MR) * MR * Math.min(KC, k));
-  const aAt = packB + align16(Math.ceil(Math.min(NC, n) / NR) * NR * Math.min(KC, k));
+  const packB = packA + align16(Math.ceil(Math.min(MC, mb) / MR) * MR * Math.min(KC, k));
+  const aAt = packB + align16(Math.ceil(Math.min(NC, nb) / NR) * NR * Math.min(KC, k));
+  // Stored shape of one block of A and of B (a transposed operand is stored k-major).
+  const [aRows, aCols] = transA ? [k, mb] : [mb, k];
+  const [bRows, bCols] = transB ? [nb, k] : [k, nb];
+  const ldaIn = transA ? mb : copiedStride(aRows, aCols, lda);
+  const ldbIn = transB ? copiedStride(bRows, bCols, ldb) : nb;
   const bAt = aAt + align16((aRows - 1) * ldaIn + aCols);
   const cAt = bAt + align16((bRows - 1) * ldbIn + bCols);
-  const mem = ensureHeap(kern, cAt + m * n);
-  copyIn(mem, aAt, a, aOffset, lda, aRows, aCols, ldaIn);
-  copyIn(mem, bAt, b, bOffset, ldb, bRows, bCols, ldbIn);
-  if (beta !== 0) copyIn(mem, cAt, c, cOffset, ldc, m, n, n);
-  kern.sgemm(
-    transA ? 1 : 0,
-    transB ? 1 : 0,
-    m,
-    n,
-    k,
-    alpha,
-    aAt * 4,
-    ldaIn,
-    bAt * 4,
-    ldbIn,
-    beta,
-    cAt * 4,
-    n,
-    packA * 4,
-    packB * 4,
-    MC,
-    KC,
-    NC,
-  );
-  copyOut(mem, cAt, c, cOffset, ldc, m, n);
+  const mem = ensureHeap(kern, cAt + mb * nb);
+  for (let i0 = 0; i0 < m; i0 += mb) {
+    const mi = Math.min(mb, m - i0);
+    if (transA) copyIn(mem, aAt, a, aOffset + i0, lda, k, mi, mi);
+    else copyIn(mem, aAt, a, aOffset + i0 * lda, lda, mi, k, ldaIn);
+    const ldaBlock = transA ? mi : ldaIn;
+    for (let j0 = 0; j0 < n; j0 += nb) {
+      const nj = Math.min(nb, n - j0);
+      if (transB) copyIn(mem, bAt, b, bOffset + j0 * ldb, ldb, nj, k, ldbIn);
+      else copyIn(mem, bAt, b, bOffset + j0, ldb, k, nj, nj === ldb ? ldb : nj);
+      const ldbBlock = transB ? ldbIn : nj;
+      const cBlock = cOffset + i0 * ldc + j0;
+      if (beta !== 0) copyIn(mem, cAt, c, cBlock, ldc, mi, nj, nj);
+      kern.sgemm(
+        transA ? 1 : 0,
+        transB ? 1 : 0,
+        mi,
+        nj,
+        k,
+        alpha,
+        aAt * 4,
+        ldaBlock,
+        bAt * 4,
+        ldbBlock,
+        beta,
+        cAt * 4,
+        nj,
+        packA * 4,
+        packB * 4,
+        MC,
+        KC,
+        NC,
+      );
+      copyOut(mem, cAt, c, cBlock, ldc, mi, nj);
+    }
+  }
 }

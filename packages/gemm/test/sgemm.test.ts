@@ -9,6 +9,7 @@ import {
   sgemmWasm,
   wasmSimdAvailable,
 } from '../src/index.js';
+import { setStageFloats } from '../src/wasm.js';
 import { type Case, checkCase, rng } from './helpers.js';
 
 const implementations: [GemmImplementation, Sgemm][] = [['typescript', sgemmTypescript]];
@@ -150,5 +151,37 @@ describe('implementation selection', () => {
 
   it('refuses an unknown implementation name', () => {
     expect(() => setGemmImplementation('gpu' as GemmImplementation)).toThrow(/expected/);
+  });
+});
+
+describe.runIf(wasmSimdAvailable())('sgemm (wasm-simd) host blocking', () => {
+  it('gives the same results when A, B and C are staged through the kernel memory in many blocks', () => {
+    const previous = setStageFloats(4096);
+    try {
+      let seed = 500;
+      for (let flags = 0; flags < 4; flags++) {
+        for (const beta of [0, 0.5]) {
+          const t: Case = {
+            ...base,
+            transA: (flags & 1) === 1,
+            transB: (flags & 2) === 2,
+            m: 300,
+            n: 1100,
+            k: 37,
+            alpha: -1.25,
+            beta,
+            padA: 2,
+            padB: 3,
+            padC: 5,
+            aOffset: 1,
+            bOffset: 2,
+            cOffset: 3,
+          };
+          expect(checkCase(sgemmWasm, t, seed++), JSON.stringify(t)).toBeNull();
+        }
+      }
+    } finally {
+      setStageFloats(previous);
+    }
   });
 });
