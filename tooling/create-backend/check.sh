@@ -13,9 +13,9 @@ trap 'rm -rf "$work"' EXIT
 # the repository's files as git sees them (tracked and untracked-but-not-ignored), else a copy
 # without installs and build outputs
 if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
+  # (--ignore-failed-read: a tracked file deleted in the working tree is simply absent)
   (cd "$root" && git ls-files -z --cached --others --exclude-standard |
-    xargs -0 -I{} sh -c '[ -e "{}" ] && printf "%s\0" "{}"' | tar --null -T - -cf -) |
-    tar -C "$work" -xf -
+    tar --null -T - --ignore-failed-read -cf - 2>/dev/null) | tar -C "$work" -xf -
 else
   tar -C "$root" --exclude=node_modules --exclude=dist --exclude=.turbo -cf - . | tar -C "$work" -xf -
 fi
