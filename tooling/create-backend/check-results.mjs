@@ -35,7 +35,7 @@ for (const t of mustPass)
 
 console.log(
   `scaffold conformance run: ${passed.length} passed (${mustPass.length} error/edge cases), ` +
-    `${failed.length} failed with not-implemented`,
+    `${failed.length} failed (all must be not-implemented)`,
 );
 if (problems.length > 0) {
   console.error(problems.join('\n'));
