@@ -16,6 +16,8 @@ export interface BackendReport {
 
 export interface ConformanceResults {
   done: boolean;
+  /** What this browser offers, for reading failures: WebGL versions, isolation, agent. */
+  environment: { userAgent: string; webgl: string; webgl2: string; crossOriginIsolated: boolean };
   fixtureCount: number;
   backends: BackendReport[];
   error?: string;
@@ -34,6 +36,13 @@ const modules = import.meta.glob('../../../packages/conformance/fixtures/*.json'
 const fixtures = Object.entries(modules)
   .sort(([a], [b]) => a.localeCompare(b))
   .map(([path, json]) => parseFixture(json, path.slice(path.lastIndexOf('/') + 1)));
+
+function glInfo(kind: 'webgl' | 'webgl2'): string {
+  const gl = document.createElement('canvas').getContext(kind) as WebGLRenderingContext | null;
+  if (!gl) return 'none';
+  const floats = kind === 'webgl2' ? 'EXT_color_buffer_float' : 'OES_texture_float';
+  return `${gl.getParameter(gl.VERSION)}, max texture ${gl.getParameter(gl.MAX_TEXTURE_SIZE)}, ${floats} ${gl.getExtension(floats) ? 'yes' : 'no'}`;
+}
 
 async function runBackend(b: BrowserBackend): Promise<BackendReport> {
   if (b.unavailable !== null) {
@@ -83,7 +92,17 @@ function render(results: ConformanceResults): void {
 }
 
 async function main(): Promise<void> {
-  const results: ConformanceResults = { done: false, fixtureCount: fixtures.length, backends: [] };
+  const results: ConformanceResults = {
+    done: false,
+    environment: {
+      userAgent: navigator.userAgent,
+      webgl: glInfo('webgl'),
+      webgl2: glInfo('webgl2'),
+      crossOriginIsolated: globalThis.crossOriginIsolated === true,
+    },
+    fixtureCount: fixtures.length,
+    backends: [],
+  };
   window.__results = results;
   const status = document.getElementById('status') as HTMLElement;
   try {

@@ -37,6 +37,7 @@ beforeAll(async () => {
   await page.goto(new URL('conformance.html', inject('baseUrl')).href);
   await page.waitForFunction(() => window.__results?.done === true, null, { timeout: 280_000 });
   results = (await page.evaluate(() => window.__results)) as ConformanceResults;
+  console.log(`environment: ${JSON.stringify(results.environment)}`);
   for (const b of results.backends) {
     const failed = b.cases.filter((c) => !c.passed).length;
     console.log(
