@@ -74,6 +74,11 @@ describe('the playground in headless Chromium', () => {
     }
     expect(titles).toHaveLength(10);
     expect(titles.at(-1)).toContain('Both dX agree');
+    await page.click('#prev');
+    expect(await page.textContent('section.step h2')).toBe(titles[8]);
+    await page.check('#show-all');
+    expect(await page.locator('section.step').count()).toBe(10);
+    await page.uncheck('#show-all');
   });
 
   it('the backend agrees with the steps and reports its time', async () => {
