@@ -3,7 +3,6 @@ import { Conv2dError, fail } from './errors.js';
 import {
   type BackendCreateOptions,
   type BackendProvider,
-  getBackendProvider,
   listBackends,
   parseBackendSpec,
   specsOf,
@@ -189,8 +188,17 @@ function ordered(candidates: readonly Candidate[]): Candidate[] {
 export async function selectBackend(options: SelectOptions = {}): Promise<Selection> {
   const override = (options.env ?? defaultEnv())[BACKEND_ENV_VAR]?.trim();
   if (override) {
-    const { name } = parseBackendSpec(override);
-    getBackendProvider(name); // an unknown name is 'unknown-backend', not 'unavailable'
+    const known = listBackends().flatMap(specsOf).join(', ') || 'none registered';
+    let name: string;
+    try {
+      ({ name } = parseBackendSpec(override));
+    } catch {
+      fail('invalid-option', BACKEND_ENV_VAR, override, `a backend spec: one of ${known}`);
+    }
+    // an unknown name is 'unknown-backend'; a known one that cannot run is 'unavailable'
+    if (!listBackends().some((p) => p.name === name)) {
+      fail('unknown-backend', BACKEND_ENV_VAR, override, `one of ${known}`);
+    }
     const result = await attempt(override, options);
     if (!result.ok) {
       fail('unavailable', BACKEND_ENV_VAR, override, `a backend that runs here: ${result.reason}`);

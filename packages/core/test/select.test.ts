@@ -230,9 +230,12 @@ describe('selectBackend', () => {
       register(fakeProvider('cpu', newLog()));
       await expect(selectBackend({ env: { CONV2D_BACKEND: 'cuda' } })).rejects.toMatchObject({
         code: 'unknown-backend',
+        message:
+          '[unknown-backend] CONV2D_BACKEND is "cuda"; expected one of cpu, cpu:fast, cpu:slow',
       });
       await expect(selectBackend({ env: { CONV2D_BACKEND: 'CPU::x' } })).rejects.toMatchObject({
         code: 'invalid-option',
+        argument: 'CONV2D_BACKEND',
       });
       await expect(selectBackend({ env: { CONV2D_BACKEND: 'cpu:webgl' } })).rejects.toMatchObject({
         code: 'unavailable',
