@@ -1,3 +1,4 @@
+import type { View } from 'vega';
 import type { Row } from './results.js';
 
 /** The vega-lite spec: grouped bars of GFLOP/s per layer and pass, one bar per engine, log y. */
@@ -28,18 +29,35 @@ export function chartSpec(rows: readonly Row[]): Record<string, unknown> {
         axis: { labelAngle: -45 },
       },
       xOffset: { field: 'engine', type: 'nominal' },
-      y: { field: 'gflops', type: 'quantitative', scale: { type: 'log' }, title: 'GFLOP/s' },
-      color: { field: 'engine', type: 'nominal', legend: { title: 'engine' } },
+      // grouped, not stacked: a stack would start at zero, which a log scale cannot show
+      y: {
+        field: 'gflops',
+        type: 'quantitative',
+        stack: null,
+        scale: { type: 'log' },
+        title: 'GFLOP/s',
+      },
+      color: {
+        field: 'engine',
+        type: 'nominal',
+        scale: { scheme: 'tableau20' },
+        legend: { title: 'engine' },
+      },
     },
     config: { background: 'white' },
   };
 }
 
-/** Renders the chart to SVG with vega-lite's compiler and vega's headless renderer. */
-export async function renderChart(rows: readonly Row[]): Promise<string> {
+/** The chart as a headless vega View (vega-lite compiled to vega). */
+export async function chartView(rows: readonly Row[]): Promise<View> {
   const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
   const { spec } = vl.compile(chartSpec(rows) as unknown as Parameters<typeof vl.compile>[0]);
-  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
+  return new vega.View(vega.parse(spec), { renderer: 'none' });
+}
+
+/** Renders the chart to SVG with vega's headless renderer. */
+export async function renderChart(rows: readonly Row[]): Promise<string> {
+  const view = await chartView(rows);
   try {
     return await view.toSVG();
   } finally {

@@ -49,7 +49,8 @@ async function handle(c: Command): Promise<Reply> {
   switch (c.op) {
     case 'init': {
       layer = c.layer;
-      await registerProviders(c.providers);
+      // peers do not need the registry (nor to load every backend into their memory)
+      if (c.def.kind === 'conv2d') await registerProviders(c.providers);
       adapter = await createAdapter(c.def);
       const absent: Partial<Record<Pass, string>> = {};
       for (const p of PASSES) {

@@ -38,6 +38,7 @@ async function main(): Promise<number> {
       .map((e) => e.def.name)
       .join(', ')}`,
   );
+  const started = performance.now();
   const progress = progressReporter();
   const oracle = await createBackend('naive');
   const rows = await runBench({
@@ -52,6 +53,7 @@ async function main(): Promise<number> {
   oracle.dispose();
   rankAgainstPeers(rows);
   console.log(`\n${consoleTable(rows)}`);
+  console.log(`\n${rows.length} cells in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   const results: Results = {
     machine,
     method: { ...method, passes: 'forward; dx (input gradient); dw (weight + bias gradients)' },

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { createBackend } from '@conv2d/core';
 import { describe, expect, it } from 'vitest';
-import { chartSpec, renderChart } from '../src/chart.js';
+import { chartSpec, chartView, renderChart } from '../src/chart.js';
 import { PEERS, registryEngines, selectEngines } from '../src/discover.js';
 import { registerProviders } from '../src/providers.js';
 import { consoleTable, markdown } from '../src/report.js';
@@ -186,6 +186,13 @@ describe('outputs', () => {
     };
     expect(spec.data.values).toHaveLength(3);
     expect(spec.encoding.y.scale.type).toBe('log');
+    const view = await chartView(rows);
+    await view.runAsync();
+    // bars of 25-50 GFLOP/s on a log axis that does not start at zero
+    const [lo, hi] = view.scale('y').domain() as [number, number];
+    expect(lo).toBeGreaterThan(0);
+    expect(hi).toBeGreaterThanOrEqual(50);
+    view.finalize();
     const svg = await renderChart(rows);
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('</svg>');
