@@ -1,6 +1,7 @@
 // Quick timing of forward / dX / dW on the bench layers (not a test; the bench app gives
 // the official comparisons). Usage: pnpm --filter @conv2d/backend-im2col build && node
 // scripts/perf.mjs [--threads 1,2] [--layers B,C,A,E] [--dx col2im,transposed] [--runs 5]
+import os from 'node:os';
 import { describeConv } from '@conv2d/core';
 import { gemmImplementation } from '@conv2d/gemm';
 import { createIm2colBackend } from '../dist/index.js';
@@ -30,20 +31,33 @@ function rand(n) {
 }
 const size = (s) => s.reduce((a, b) => a * b, 1);
 
-async function median(runs, fn) {
+// The machine may be shared: the fastest run is the best estimate of an unloaded one, so
+// `--stat min` (default) reports it; `--stat median` the median.
+// `--clock cpu` times with process CPU time instead of wall clock: on a busy machine it
+// shows single-thread efficiency (it cannot show thread speedups).
+const stat = args.get('stat') ?? 'min';
+const cpuClock = args.get('clock') === 'cpu';
+const now = () => {
+  if (!cpuClock) return performance.now();
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+async function time(runs, fn) {
   await fn();
   const times = [];
   for (let i = 0; i < runs; i++) {
-    const t = performance.now();
+    const t = now();
     await fn();
-    times.push(performance.now() - t);
+    times.push(now() - t);
   }
   times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  return stat === 'median' ? times[Math.floor(times.length / 2)] : times[0];
 }
 
 const runs = Number(args.get('runs') ?? 5);
-console.log(`gemm: ${gemmImplementation()}, node ${process.version}`);
+console.log(
+  `gemm: ${gemmImplementation()}, node ${process.version}, ${stat} of ${runs} runs, ${cpuClock ? 'CPU' : 'wall'} clock, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+);
 console.log('layer            threads dx          fwd ms  GF/s |  dX ms  GF/s |  dW ms  GF/s');
 for (const key of list('layers', 'B,C,A,E')) {
   const L = layers[key];
@@ -56,11 +70,11 @@ for (const key of list('layers', 'B,C,A,E')) {
   for (const threads of list('threads', '1,2').map(Number)) {
     for (const dxMethod of list('dx', 'col2im,transposed')) {
       const be = await createIm2colBackend({ threads, dxMethod });
-      const f = await median(runs, () => be.forward(x, w, b, L.o));
-      const dx = await median(runs, () =>
+      const f = await time(runs, () => be.forward(x, w, b, L.o));
+      const dx = await time(runs, () =>
         be.backward(dy, x, w, L.o, { dx: true, dw: false, db: false }),
       );
-      const dw = await median(runs, () =>
+      const dw = await time(runs, () =>
         be.backward(dy, x, w, L.o, { dx: false, dw: true, db: false }),
       );
       console.log(

@@ -2,11 +2,12 @@ import {
   type BackendKernels,
   type ConvDescription,
   describeConv,
-  transposeLayout,
+  type Layout,
   type Wanted,
 } from '@conv2d/core';
 import { usesDirectPath } from './direct.js';
 import { drainTasks, isPointwise, type Job, Op } from './kernels.js';
+import { nchwToNhwc, nhwcToNchw } from './layout.js';
 import { forwardTasks, inputTasks, weightTasks } from './plan.js';
 import type { WorkerPool } from './pool.js';
 import { flipKernel, transposedDescription, upsamplePad } from './transposed.js';
@@ -31,26 +32,20 @@ export interface EngineStats {
   threadedJobs: number;
 }
 
-/** The same convolution, described for NCHW tensors (the layout every kernel works in). */
-function asNCHW(d: ConvDescription): ConvDescription {
-  if (d.layout === 'NCHW') return d;
-  return describeConv([d.batch, d.inChannels, d.inHeight, d.inWidth], d.wShape, d.bShape, {
+export interface Engine extends BackendKernels {
+  readonly stats: EngineStats;
+}
+
+/** The convolution for `count` images in NCHW, the layout every kernel works in. */
+function withBatch(d: ConvDescription, count: number): ConvDescription {
+  if (count === d.batch && d.layout === 'NCHW') return d;
+  return describeConv([count, d.inChannels, d.inHeight, d.inWidth], d.wShape, d.bShape, {
     stride: [d.strideHeight, d.strideWidth],
     padding: [d.padTop, d.padBottom, d.padLeft, d.padRight],
     dilation: [d.dilationHeight, d.dilationWidth],
     groups: d.groups,
     layout: 'NCHW',
   });
-}
-
-function toNCHW(desc: ConvDescription, shape: readonly number[], data: Float32Array) {
-  return desc.layout === 'NCHW' ? data : transposeLayout({ shape, data }, 'NHWC', 'NCHW').data;
-}
-
-function fromNCHW(desc: ConvDescription, shape: readonly number[], data: Float32Array) {
-  if (desc.layout === 'NCHW') return data;
-  const [n, h, w, c] = shape as [number, number, number, number];
-  return transposeLayout({ shape: [n, c, h, w], data }, 'NCHW', 'NHWC').data;
 }
 
 /** Identity of a convolution for the kept im2col matrix. */
@@ -71,14 +66,75 @@ function convKey(d: ConvDescription): string {
   ].join('|');
 }
 
+/** A zeroed array, shared with the workers when the pass is threaded. */
+function alloc(size: number, shared: boolean): Float32Array {
+  return shared ? new Float32Array(new SharedArrayBuffer(size * 4)) : new Float32Array(size);
+}
+
+function share(a: Float32Array, shared: boolean): Float32Array {
+  if (!shared || a.buffer instanceof SharedArrayBuffer) return a;
+  const s = alloc(a.length, true);
+  s.set(a);
+  return s;
+}
+
+/**
+ * Moves a batch chunk of one activation tensor between the caller's array (either layout)
+ * and what the kernels need (NCHW, shared when threaded). A plain NCHW tensor needs no copy:
+ * the kernels get a view of it. Otherwise one chunk-sized buffer is reused, so staging stays
+ * within the workspace bound instead of copying whole tensors.
+ */
+class Stage {
+  private buffer: Float32Array | null = null;
+  private readonly image: number;
+
+  constructor(
+    private readonly layout: Layout,
+    private readonly channels: number,
+    private readonly height: number,
+    private readonly width: number,
+    private readonly shared: boolean,
+  ) {
+    this.image = channels * height * width;
+  }
+
+  private get inPlace(): boolean {
+    return this.layout === 'NCHW' && !this.shared;
+  }
+
+  private take(count: number): Float32Array {
+    const size = count * this.image;
+    if (!this.buffer || this.buffer.length < size) this.buffer = alloc(size, this.shared);
+    return this.buffer.subarray(0, size);
+  }
+
+  /** Images [n0, n1) of `data`, NCHW. */
+  read(data: Float32Array, n0: number, n1: number): Float32Array {
+    const view = data.subarray(n0 * this.image, n1 * this.image);
+    if (this.inPlace) return view;
+    const out = this.take(n1 - n0);
+    if (this.layout === 'NCHW') out.set(view);
+    else nhwcToNchw(view, out, n1 - n0, this.channels, this.height, this.width);
+    return out;
+  }
+
+  /** Where to compute images [n0, n1) of `data` (NCHW); `write` then puts them in place. */
+  target(data: Float32Array, n0: number, n1: number): Float32Array {
+    return this.inPlace ? data.subarray(n0 * this.image, n1 * this.image) : this.take(n1 - n0);
+  }
+
+  write(data: Float32Array, n0: number, n1: number, computed: Float32Array): void {
+    if (this.inPlace) return;
+    const view = data.subarray(n0 * this.image, n1 * this.image);
+    if (this.layout === 'NCHW') view.set(computed);
+    else nchwToNhwc(computed, view, n1 - n0, this.channels, this.height, this.width);
+  }
+}
+
 interface Kept {
   x: Float32Array;
   key: string;
   cache: Float32Array;
-}
-
-export interface Engine extends BackendKernels {
-  readonly stats: EngineStats;
 }
 
 export function createEngine(settings: EngineSettings): Engine {
@@ -91,21 +147,16 @@ export function createEngine(settings: EngineSettings): Engine {
   const threadsFor = (d: ConvDescription) =>
     settings.startPool && d.flops >= settings.minThreadedFlops ? settings.threads : 1;
 
-  /** A zeroed array, shared with the workers when the pass is threaded. */
-  const alloc = (size: number, shared: boolean) =>
-    shared ? new Float32Array(new SharedArrayBuffer(size * 4)) : new Float32Array(size);
-  const share = (a: Float32Array, shared: boolean) => {
-    if (!shared || a.buffer instanceof SharedArrayBuffer) return a;
-    const s = alloc(a.length, true);
-    s.set(a);
-    return s;
-  };
+  /** Images per chunk so that the staged buffers (`floats` per image) fit the workspace. */
+  const imagesPerChunk = (d: ConvDescription, floats: number) =>
+    Math.max(1, Math.min(d.batch, Math.floor(settings.workspaceBytes / 4 / floats)));
 
   const job = (op: number, d: ConvDescription, tasks: Int32Array, threads: number): Job => ({
     op,
     desc: d,
     tasks,
     counter: new Int32Array(threads > 1 ? new SharedArrayBuffer(4) : new ArrayBuffer(4)),
+    stride: 0,
     // Each thread gets its share of the workspace bound.
     tileFloats: Math.max(16, Math.floor(settings.workspaceBytes / 4 / threads)),
     x: null,
@@ -133,146 +184,133 @@ export function createEngine(settings: EngineSettings): Engine {
     await pool.run(j, (local) => drainTasks(local, 0, ws));
   }
 
-  /** Forward of an NCHW description; `keepFor` is the caller's x when X_hat should be kept. */
-  async function forwardNCHW(
+  /** Forward of NCHW chunk `d` into y (fully overwritten). */
+  async function forwardChunk(
     d: ConvDescription,
     x: Float32Array,
     w: Float32Array,
     b: Float32Array | null,
-    y: Float32Array | null,
+    y: Float32Array,
     threads: number,
-    keepFor: { x: Float32Array; key: string } | null,
-  ): Promise<Float32Array> {
-    const shared = threads > 1;
+    cache: Float32Array | null,
+  ): Promise<void> {
     const direct = usesDirectPath(d);
     const j = job(direct ? Op.forwardDirect : Op.forwardGemm, d, forwardTasks(d, threads), threads);
-    j.x = share(x, shared);
-    j.w = share(w, shared);
-    j.b = b && share(b, shared);
-    j.y = y ?? alloc(d.ySize, shared);
-    if (keepFor && !direct && !isPointwise(d)) {
-      const size = d.batch * d.groups * d.reductionLength * d.outHeight * d.outWidth;
-      if (size * 4 <= settings.workspaceBytes) {
-        j.cache = alloc(size, shared);
-        j.fillCache = true;
-        kept = { ...keepFor, cache: j.cache };
-      }
-    }
-    await run(j, threads);
-    return j.y;
-  }
-
-  async function weightGrad(
-    d: ConvDescription,
-    key: string,
-    userX: Float32Array,
-    dy: Float32Array,
-    x: Float32Array,
-    threads: number,
-  ): Promise<Float32Array> {
-    const shared = threads > 1;
-    const j = job(
-      usesDirectPath(d) ? Op.weightDirect : Op.weightGemm,
-      d,
-      weightTasks(d, threads),
-      threads,
-    );
     j.x = x;
-    j.y = dy;
-    j.acc = alloc(d.wSize * threads, shared);
-    if (kept && kept.x === userX && kept.key === key && !usesDirectPath(d)) {
-      j.cache = kept.cache;
-      stats.im2colReused++;
-    }
-    await run(j, threads);
-    if (threads === 1) return j.acc;
-    const dw = new Float32Array(d.wSize);
-    for (let s = 0; s < threads; s++)
-      for (let i = 0, o = s * d.wSize; i < d.wSize; i++) dw[i] += j.acc[o + i];
-    return dw;
-  }
-
-  async function inputGradCol2im(
-    d: ConvDescription,
-    dy: Float32Array,
-    w: Float32Array,
-    threads: number,
-  ): Promise<Float32Array> {
-    const op = usesDirectPath(d) ? Op.inputDirect : Op.inputCol2im;
-    const j = job(op, d, inputTasks(d, threads), threads);
-    j.y = dy;
     j.w = w;
-    j.dx = alloc(d.xSize, threads > 1);
+    j.b = b;
+    j.y = y;
+    j.cache = cache;
+    j.fillCache = cache !== null;
     await run(j, threads);
-    return j.dx;
   }
 
-  async function inputGradTransposed(
-    d: ConvDescription,
-    dy: Float32Array,
-    w: Float32Array,
-    threads: number,
-  ): Promise<Float32Array> {
-    const shared = threads > 1;
-    const flipped = flipKernel(d, w, alloc(d.wSize, shared));
-    const dx = alloc(d.xSize, shared);
-    const one = transposedDescription(d, 1);
-    const imageFloats = one.xSize;
-    // Upsample a few images at a time: the padded dY stays within the workspace bound
-    // (or one image, when a single one is larger).
-    const step = Math.max(
-      1,
-      Math.min(d.batch, Math.floor(settings.workspaceBytes / 4 / imageFloats)),
-    );
-    const up = alloc(step * imageFloats, shared);
-    const dxImage = d.inChannels * d.inHeight * d.inWidth;
-    for (let n0 = 0; n0 < d.batch; n0 += step) {
-      const n1 = Math.min(d.batch, n0 + step);
-      const t = n1 - n0 === 1 ? one : transposedDescription(d, n1 - n0);
-      const input = up.subarray(0, t.xSize);
-      input.fill(0);
-      upsamplePad(d, t, dy, n0, n1, input);
-      const out = dx.subarray(n0 * dxImage, n1 * dxImage);
-      await forwardNCHW(t, input, flipped, null, out, threadsFor(t) > 1 ? threads : 1, null);
-    }
-    return dx;
+  /** Size of the whole im2col matrix when forward may keep it, else 0. */
+  function keptSize(d: ConvDescription): number {
+    if (!settings.keepIm2col || usesDirectPath(d) || isPointwise(d)) return 0;
+    const size = d.batch * d.groups * d.reductionLength * d.outHeight * d.outWidth;
+    return size * 4 <= settings.workspaceBytes ? size : 0;
   }
 
   return {
     stats,
+
     async forward(desc, x, w, b) {
-      const d = asNCHW(desc);
-      const threads = threadsFor(d);
-      const keepFor = settings.keepIm2col ? { x, key: convKey(desc) } : null;
+      const threads = threadsFor(desc);
+      const shared = threads > 1;
+      const d = desc;
+      const y = new Float32Array(d.ySize);
+      const xs = new Stage(d.layout, d.inChannels, d.inHeight, d.inWidth, shared);
+      const ys = new Stage(d.layout, d.outChannels, d.outHeight, d.outWidth, shared);
+      const ws = share(w, shared);
+      const bs = b && share(b, shared);
       kept = null; // a new forward replaces what the previous one kept
-      const xn = toNCHW(desc, desc.xShape, x);
-      const y = await forwardNCHW(d, xn, w, b, null, threads, keepFor);
-      // A plain (unshared) result, independent of the pool's buffers.
-      const out = desc.layout === 'NCHW' && y.buffer instanceof SharedArrayBuffer ? y.slice() : y;
-      return fromNCHW(desc, desc.yShape, out);
+      const cacheSize = keptSize(d);
+      const cache = cacheSize > 0 ? alloc(cacheSize, shared) : null;
+      const cacheImage = cacheSize / d.batch;
+      const step = imagesPerChunk(d, d.xSize / d.batch + d.ySize / d.batch);
+      for (let n0 = 0; n0 < d.batch; n0 += step) {
+        const n1 = Math.min(d.batch, n0 + step);
+        const out = ys.target(y, n0, n1);
+        const view = cache ? cache.subarray(n0 * cacheImage, n1 * cacheImage) : null;
+        await forwardChunk(withBatch(d, n1 - n0), xs.read(x, n0, n1), ws, bs, out, threads, view);
+        ys.write(y, n0, n1, out);
+      }
+      if (cache) kept = { x, key: convKey(desc), cache };
+      return y;
     },
+
     async backward(desc, dy, x, w, wanted: Required<Wanted>) {
-      const d = asNCHW(desc);
+      const d = desc;
       const threads = threadsFor(d);
       const shared = threads > 1;
-      const dyn = share(toNCHW(desc, desc.yShape, dy), shared);
+      const transposed = settings.dxMethod === 'transposed';
       const grads: Partial<Record<'dx' | 'dw' | 'db', Float32Array>> = {};
-      if (wanted.db) grads.db = biasGrad(d, dyn);
-      if (wanted.dw) {
-        const xn = share(toNCHW(desc, desc.xShape, x), shared);
-        grads.dw = await weightGrad(d, convKey(desc), x, dyn, xn, threads);
+      if (wanted.db) grads.db = biasGrad(d, dy);
+      if (!wanted.dw && !wanted.dx) return grads;
+
+      const xImage = d.xSize / d.batch;
+      const yImage = d.ySize / d.batch;
+      const dys = new Stage(d.layout, d.outChannels, d.outHeight, d.outWidth, shared);
+      const xs = new Stage(d.layout, d.inChannels, d.inHeight, d.inWidth, shared);
+      const dxs = new Stage(d.layout, d.inChannels, d.inHeight, d.inWidth, shared);
+      const useKept = kept !== null && kept.x === x && kept.key === convKey(desc);
+      const cacheImage = useKept && kept ? kept.cache.length / d.batch : 0;
+      const acc = wanted.dw ? alloc(d.wSize * threads, shared) : null;
+      const dx = wanted.dx ? new Float32Array(d.xSize) : null;
+      const ws = wanted.dx ? share(w, shared) : null;
+      const flipped = wanted.dx && transposed ? flipKernel(d, w, alloc(d.wSize, shared)) : null;
+      const upImage = transposed ? transposedDescription(d, 1).xSize : 0;
+      let up: Float32Array | null = null;
+      if (useKept) stats.im2colReused++;
+
+      const step = imagesPerChunk(d, 2 * xImage + yImage + upImage);
+      for (let n0 = 0; n0 < d.batch; n0 += step) {
+        const n1 = Math.min(d.batch, n0 + step);
+        const cd = withBatch(d, n1 - n0);
+        const dyc = dys.read(dy, n0, n1);
+        if (acc) {
+          const direct = usesDirectPath(cd);
+          const j = job(
+            direct ? Op.weightDirect : Op.weightGemm,
+            cd,
+            weightTasks(cd, threads),
+            threads,
+          );
+          j.x = xs.read(x, n0, n1);
+          j.y = dyc;
+          j.acc = acc;
+          j.stride = threads; // deterministic sums: every run adds the same tasks per slot
+          if (useKept && kept && !direct) {
+            j.cache = kept.cache.subarray(n0 * cacheImage, n1 * cacheImage);
+          }
+          await run(j, threads);
+        }
+        if (dx && ws && !transposed) {
+          const op = usesDirectPath(cd) ? Op.inputDirect : Op.inputCol2im;
+          const j = job(op, cd, inputTasks(cd, threads), threads);
+          j.y = dyc;
+          j.w = ws;
+          j.dx = dxs.target(dx, n0, n1);
+          j.dx.fill(0); // scatter-add target; a reused staging buffer holds the last chunk
+          await run(j, threads);
+          dxs.write(dx, n0, n1, j.dx);
+        } else if (dx && flipped) {
+          const t = transposedDescription(d, n1 - n0);
+          if (!up || up.length < t.xSize) up = alloc(t.xSize, shared);
+          const input = up.subarray(0, t.xSize);
+          input.fill(0);
+          upsamplePad(d, t, dyc, 0, n1 - n0, input);
+          const out = dxs.target(dx, n0, n1);
+          await forwardChunk(t, input, flipped, null, out, threadsFor(t) > 1 ? threads : 1, null);
+          dxs.write(dx, n0, n1, out);
+        }
       }
-      if (wanted.dx) {
-        const ws = share(w, shared);
-        const dx =
-          settings.dxMethod === 'col2im'
-            ? await inputGradCol2im(d, dyn, ws, threads)
-            : await inputGradTransposed(d, dyn, ws, threads);
-        const plain = desc.layout === 'NCHW' && shared ? dx.slice() : dx;
-        grads.dx = fromNCHW(desc, desc.xShape, plain);
-      }
+      if (acc) grads.dw = reduceSlots(acc, d.wSize, threads);
+      if (dx) grads.dx = dx;
       return grads;
     },
+
     dispose() {
       kept = null;
       workspace = new Float32Array(0);
@@ -285,17 +323,28 @@ export function createEngine(settings: EngineSettings): Engine {
   };
 }
 
-/** db[co] = sum of dY over batch and positions (float64 running sums). */
+/** Sums the per-thread dW accumulators into a plain array. */
+function reduceSlots(acc: Float32Array, size: number, slots: number): Float32Array {
+  const out = new Float32Array(size);
+  out.set(acc.subarray(0, size));
+  for (let s = 1; s < slots; s++) for (let i = 0, o = s * size; i < size; i++) out[i] += acc[o + i];
+  return out;
+}
+
+/** db[co] = sum of dY over batch and positions (float64 running sums), either layout. */
 function biasGrad(d: ConvDescription, dy: Float32Array): Float32Array {
+  const sums = new Float64Array(d.outChannels);
   const P = d.outHeight * d.outWidth;
-  const db = new Float32Array(d.outChannels);
-  for (let co = 0; co < d.outChannels; co++) {
-    let sum = 0;
-    for (let n = 0; n < d.batch; n++) {
-      const base = (n * d.outChannels + co) * P;
-      for (let p = base; p < base + P; p++) sum += dy[p];
-    }
-    db[co] = sum;
+  const C = d.outChannels;
+  if (d.layout === 'NCHW') {
+    for (let n = 0; n < d.batch; n++)
+      for (let co = 0; co < C; co++) {
+        let s = 0;
+        for (let p = (n * C + co) * P, e = p + P; p < e; p++) s += dy[p];
+        sums[co] += s;
+      }
+  } else {
+    for (let i = 0; i < dy.length; i += C) for (let co = 0; co < C; co++) sums[co] += dy[i + co];
   }
-  return db;
+  return Float32Array.from(sums);
 }

@@ -31,6 +31,11 @@ export interface Job {
   tasks: Int32Array;
   /** Shared task counter (element 0). */
   counter: Int32Array;
+  /**
+   * 0: threads pull tasks from the counter. n > 0: thread `slot` runs tasks slot, slot + n,
+   * ... (a fixed assignment, so per-thread dW sums add up in the same order every run).
+   */
+  stride: number;
   /** Workspace floats each thread may use for one im2col tile. */
   tileFloats: number;
   x: Float32Array | null;
@@ -291,9 +296,13 @@ export function runTask(job: Job, index: number, slot: number, ws: Float32Array)
   }
 }
 
-/** Pulls and runs tasks until the shared counter passes the end. */
+/** Runs this thread's tasks: its fixed share, or pulled from the counter until none are left. */
 export function drainTasks(job: Job, slot: number, ws: Float32Array): void {
   const count = job.tasks.length / TASK_STRIDE;
+  if (job.stride > 0) {
+    for (let i = slot; i < count; i += job.stride) runTask(job, i, slot, ws);
+    return;
+  }
   for (;;) {
     const i = Atomics.add(job.counter, 0, 1);
     if (i >= count) return;
