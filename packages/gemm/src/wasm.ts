@@ -94,9 +94,9 @@ function ensureHeap(kern: Kernel, floats: number): Float32Array {
 
 const align16 = (floats: number): number => Math.ceil(floats / 16) * 16;
 
-// The kernel's memory holds one block of A, B and C at a time (about `stage` floats each, or one
-// cache block where a single row or column is longer), so it stays bounded, ~13 MiB, for any
-// problem size, and each copied block is still in cache when the kernel packs it.
+// The kernel's memory holds one host block of A, B and C at a time (about `stage` floats each,
+// or one cache block where a single row or column is longer), so it stays bounded, ~16 MiB,
+// whatever the problem size, and each copied block is still in cache when the kernel packs it.
 let stage = 1 << 20;
 
 /** Sets the host block size in floats (internal, not exported by the package: tests use it). */
@@ -107,15 +107,9 @@ export function setStageFloats(floats: number): number {
 }
 
 /**
- * How a stored rows x cols matrix is copied into the kernel's memory: in one piece keeping its
- * row stride when the gaps between rows are small, else row by row into a dense block.
+ * Copies a stored rows x cols matrix (row stride ld) to dst[at...] and returns the row stride
+ * it has there: ld, in one piece, when the gaps between rows are small, else a dense cols.
  */
-function copiedStride(rows: number, cols: number, ld: number): number {
-  const span = (rows - 1) * ld + cols;
-  return ld === cols || span <= rows * cols * 1.25 ? ld : cols;
-}
-
-/** Copies a stored rows x cols matrix to dst[at...] with row stride dstLd (ld or cols). */
 function copyIn(
   dst: Float32Array,
   at: number,
@@ -124,34 +118,44 @@ function copyIn(
   ld: number,
   rows: number,
   cols: number,
-  dstLd: number,
-): void {
-  if (dstLd === ld) {
-    dst.set(src.subarray(offset, offset + (rows - 1) * ld + cols), at);
-    return;
+): number {
+  const span = (rows - 1) * ld + cols;
+  if (ld === cols || span <= rows * cols * 1.25) {
+    dst.set(src.subarray(offset, offset + span), at);
+    return ld;
   }
   for (let r = 0; r < rows; r++) {
     const s = offset + r * ld;
-    dst.set(src.subarray(s, s + cols), at + r * dstLd);
+    dst.set(src.subarray(s, s + cols), at + r * cols);
   }
+  return cols;
 }
 
-/** Writes a dense rows x cols block back, row by row when C has gaps (other writers may own them). */
-function copyOut(
-  src: Float32Array,
+/** Floats to reserve for any block copied by `copyIn` with at most rows x cols elements. */
+const copyInRoom = (rows: number, cols: number): number => align16(Math.ceil(rows * cols * 1.25));
+
+/** Copies the m x n window of C to a dense block at dst[at...], or back (`back`). Never touches
+ * C's gaps between rows: other threads may own them. */
+function copyC(
+  mem: Float32Array,
   at: number,
   c: Float32Array,
   offset: number,
   ldc: number,
   rows: number,
   cols: number,
+  back: boolean,
 ): void {
   if (ldc === cols) {
-    c.set(src.subarray(at, at + rows * cols), offset);
+    if (back) c.set(mem.subarray(at, at + rows * cols), offset);
+    else mem.set(c.subarray(offset, offset + rows * cols), at);
     return;
   }
   for (let r = 0; r < rows; r++) {
-    c.set(src.subarray(at + r * cols, at + r * cols + cols), offset + r * ldc);
+    const s = offset + r * ldc;
+    const d = at + r * cols;
+    if (back) c.set(mem.subarray(d, d + cols), s);
+    else mem.set(c.subarray(s, s + cols), d);
   }
 }
 
@@ -187,55 +191,64 @@ export function sgemmWasm(
     scaleC(m, n, beta, c, cOffset, ldc);
     return;
   }
-  // Host blocks: mb rows of op(A) (and C), nb columns of op(B) (and C), multiples of the
-  // kernel's cache blocks; a whole operand when it fits.
-  const mb = Math.min(m, Math.max(MC, Math.floor(stage / k / MC) * MC));
-  const nb = Math.min(n, Math.max(NC, Math.floor(Math.min(stage / k, stage / mb) / NC) * NC));
+  // Host blocks: mb rows of op(A) and C, nb columns of op(B) and C, kb of the depth, each a
+  // multiple of the kernel's cache block; a whole dimension when it fits.
+  const kb = Math.min(k, Math.max(KC, Math.floor(stage / 1024 / KC) * KC));
+  const mb = Math.min(m, Math.max(MC, Math.floor(stage / Math.max(kb, NC) / MC) * MC));
+  const nb = Math.min(n, Math.max(NC, Math.floor(Math.min(stage / kb, stage / mb) / NC) * NC));
   // Memory plan (in floats): packed A block, packed B block, A block, B block, dense C block.
   const packA = align16(Math.ceil(kern.heapBase / 4));
-  const packB = packA + align16(Math.ceil(Math.min(MC, mb) / MR) * MR * Math.min(KC, k));
-  const aAt = packB + align16(Math.ceil(Math.min(NC, nb) / NR) * NR * Math.min(KC, k));
-  // Stored shape of one block of A and of B (a transposed operand is stored k-major).
-  const [aRows, aCols] = transA ? [k, mb] : [mb, k];
-  const [bRows, bCols] = transB ? [nb, k] : [k, nb];
-  const ldaIn = transA ? mb : copiedStride(aRows, aCols, lda);
-  const ldbIn = transB ? copiedStride(bRows, bCols, ldb) : nb;
-  const bAt = aAt + align16((aRows - 1) * ldaIn + aCols);
-  const cAt = bAt + align16((bRows - 1) * ldbIn + bCols);
+  const packB = packA + align16(Math.ceil(Math.min(MC, mb) / MR) * MR * Math.min(KC, kb));
+  const aAt = packB + align16(Math.ceil(Math.min(NC, nb) / NR) * NR * Math.min(KC, kb));
+  const bAt = aAt + copyInRoom(mb, kb);
+  const cAt = bAt + copyInRoom(kb, nb);
   const mem = ensureHeap(kern, cAt + mb * nb);
+  // op(A)[i0:i0+mi, p0:p0+kj] and op(B)[p0:p0+kj, j0:j0+nj] as stored (a transposed operand is
+  // stored k-major); each returns the row stride of its copy.
+  const copyA = (i0: number, mi: number, p0: number, kj: number): number =>
+    transA
+      ? copyIn(mem, aAt, a, aOffset + p0 * lda + i0, lda, kj, mi)
+      : copyIn(mem, aAt, a, aOffset + i0 * lda + p0, lda, mi, kj);
+  const copyB = (j0: number, nj: number, p0: number, kj: number): number =>
+    transB
+      ? copyIn(mem, bAt, b, bOffset + j0 * ldb + p0, ldb, nj, kj)
+      : copyIn(mem, bAt, b, bOffset + p0 * ldb + j0, ldb, kj, nj);
+  const wholeK = kb === k;
+  let ldaIn = 0;
   for (let i0 = 0; i0 < m; i0 += mb) {
     const mi = Math.min(mb, m - i0);
-    if (transA) copyIn(mem, aAt, a, aOffset + i0, lda, k, mi, mi);
-    else copyIn(mem, aAt, a, aOffset + i0 * lda, lda, mi, k, ldaIn);
-    const ldaBlock = transA ? mi : ldaIn;
+    if (wholeK) ldaIn = copyA(i0, mi, 0, k);
     for (let j0 = 0; j0 < n; j0 += nb) {
       const nj = Math.min(nb, n - j0);
-      if (transB) copyIn(mem, bAt, b, bOffset + j0 * ldb, ldb, nj, k, ldbIn);
-      else copyIn(mem, bAt, b, bOffset + j0, ldb, k, nj, nj === ldb ? ldb : nj);
-      const ldbBlock = transB ? ldbIn : nj;
       const cBlock = cOffset + i0 * ldc + j0;
-      if (beta !== 0) copyIn(mem, cAt, c, cBlock, ldc, mi, nj, nj);
-      kern.sgemm(
-        transA ? 1 : 0,
-        transB ? 1 : 0,
-        mi,
-        nj,
-        k,
-        alpha,
-        aAt * 4,
-        ldaBlock,
-        bAt * 4,
-        ldbBlock,
-        beta,
-        cAt * 4,
-        nj,
-        packA * 4,
-        packB * 4,
-        MC,
-        KC,
-        NC,
-      );
-      copyOut(mem, cAt, c, cBlock, ldc, mi, nj);
+      if (beta !== 0) copyC(mem, cAt, c, cBlock, ldc, mi, nj, false);
+      for (let p0 = 0; p0 < k; p0 += kb) {
+        const kj = Math.min(kb, k - p0);
+        if (!wholeK) ldaIn = copyA(i0, mi, p0, kj);
+        const ldbIn = copyB(j0, nj, p0, kj);
+        kern.sgemm(
+          transA ? 1 : 0,
+          transB ? 1 : 0,
+          mi,
+          nj,
+          kj,
+          alpha,
+          aAt * 4,
+          ldaIn,
+          bAt * 4,
+          ldbIn,
+          // Later depth blocks accumulate onto the first.
+          p0 === 0 ? beta : 1,
+          cAt * 4,
+          nj,
+          packA * 4,
+          packB * 4,
+          MC,
+          KC,
+          NC,
+        );
+      }
+      copyC(mem, cAt, c, cBlock, ldc, mi, nj, true);
     }
   }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { gemmWasmBase64 } from '../src/generated/gemm-wasm.js';
 import {
   type GemmImplementation,
   gemmImplementation,
@@ -80,7 +81,7 @@ describe.each(implementations)('sgemm (%s)', (_name, impl) => {
         expect(checkCase(impl, t, seed++), JSON.stringify(t)).toBeNull();
       }
     }
-  });
+  }, 60_000);
 
   it('beta = 0 ignores NaN in C', () => {
     for (const [index, t] of randomCases(40, 77, [1, 3, 8, 17, 40]).entries()) {
@@ -149,27 +150,40 @@ describe('implementation selection', () => {
     }
   });
 
+  it('keeps the Wasm module under 4 KiB, the limit browsers put on synchronous compilation', () => {
+    expect(atob(gemmWasmBase64).length).toBeLessThan(4096);
+  });
+
   it('refuses an unknown implementation name', () => {
     expect(() => setGemmImplementation('gpu' as GemmImplementation)).toThrow(/expected/);
   });
 });
 
 describe.runIf(wasmSimdAvailable())('sgemm (wasm-simd) host blocking', () => {
-  it('gives the same results when A, B and C are staged through the kernel memory in many blocks', () => {
-    const previous = setStageFloats(4096);
-    try {
-      let seed = 500;
-      for (let flags = 0; flags < 4; flags++) {
-        for (const beta of [0, 0.5]) {
+  // With 4096-float host blocks, m > 128 gives several row blocks, n > 512 several column
+  // blocks and k > 256 several depth blocks (C then stays in the kernel across them).
+  const blocked: [number, number, number][] = [
+    [140, 530, 20],
+    [9, 13, 600],
+    [130, 515, 260],
+  ];
+  it.each(blocked)(
+    'gives the same results when m=%i, n=%i, k=%i pass through the kernel in blocks',
+    (m, n, k) => {
+      const previous = setStageFloats(4096);
+      try {
+        let seed = 500;
+        for (let flags = 0; flags < 4; flags++) {
+          if (m * n * k > 1e7 && flags !== 3) continue;
           const t: Case = {
             ...base,
             transA: (flags & 1) === 1,
             transB: (flags & 2) === 2,
-            m: 300,
-            n: 1100,
-            k: 37,
+            m,
+            n,
+            k,
             alpha: -1.25,
-            beta,
+            beta: flags === 0 ? 0 : 0.5,
             padA: 2,
             padB: 3,
             padC: 5,
@@ -179,9 +193,10 @@ describe.runIf(wasmSimdAvailable())('sgemm (wasm-simd) host blocking', () => {
           };
           expect(checkCase(sgemmWasm, t, seed++), JSON.stringify(t)).toBeNull();
         }
+      } finally {
+        setStageFloats(previous);
       }
-    } finally {
-      setStageFloats(previous);
-    }
-  });
+    },
+    60_000,
+  );
 });
