@@ -44,6 +44,10 @@ export function directForward(
         for (let m = 0; m < Kh; m++) {
           const hOff = m * d.dilationHeight - d.padTop;
           const [iLo, iHi] = validRange(hOff, sh, H, Ho);
+          if (Kw === 3) {
+            forwardRow3(d, x, w, y, xPlane + hOff * W, wBase + m * 3, yPlane, iLo, iHi);
+            continue;
+          }
           for (let q = 0; q < Kw; q++) {
             const wv = w[wBase + m * Kw + q];
             const wOff = q * d.dilationWidth - d.padLeft;
@@ -56,6 +60,56 @@ export function directForward(
           }
         }
       }
+    }
+  }
+}
+
+/**
+ * One kernel row of width 3 over output rows [iLo, iHi): where all three taps are inside the
+ * image, one pass adds all three (a third of the loads and stores of y); the columns near
+ * the borders take the taps one at a time. `xRow` is the input offset of output row 0.
+ */
+function forwardRow3(
+  d: ConvDescription,
+  x: Float32Array,
+  w: Float32Array,
+  y: Float32Array,
+  xRow: number,
+  wAt: number,
+  yPlane: number,
+  iLo: number,
+  iHi: number,
+): void {
+  const W = d.inWidth;
+  const Wo = d.outWidth;
+  const sh = d.strideHeight;
+  const sw = d.strideWidth;
+  const dw = d.dilationWidth;
+  const o0 = -d.padLeft;
+  const taps: [number, number, number, number][] = [0, 1, 2].map((q) => {
+    const [lo, hi] = validRange(o0 + q * dw, sw, W, Wo);
+    return [w[wAt + q], o0 + q * dw, lo, hi];
+  });
+  let jA = Math.max(taps[0][2], taps[1][2], taps[2][2]);
+  let jB = Math.min(taps[0][3], taps[1][3], taps[2][3]);
+  if (jB <= jA) {
+    jA = Wo;
+    jB = Wo;
+  }
+  const w0 = taps[0][0];
+  const w1 = taps[1][0];
+  const w2 = taps[2][0];
+  for (let i = iLo; i < iHi; i++) {
+    const src = xRow + i * sh * W + o0;
+    const dst = yPlane + i * Wo;
+    for (let j = jA; j < jB; j++) {
+      const s = src + j * sw;
+      y[dst + j] += w0 * x[s] + w1 * x[s + dw] + w2 * x[s + 2 * dw];
+    }
+    for (const [wv, off, lo, hi] of taps) {
+      const from = xRow + i * sh * W + off;
+      for (let j = lo, e = Math.min(hi, jA); j < e; j++) y[dst + j] += wv * x[from + j * sw];
+      for (let j = Math.max(lo, jB); j < hi; j++) y[dst + j] += wv * x[from + j * sw];
     }
   }
 }
