@@ -15,13 +15,12 @@ export function progressReporter(stream: NodeJS.WriteStream = process.stderr): {
     update(e) {
       const secs = ((Date.now() - started) / 1000).toFixed(0);
       if (tty) {
-        const width = 28;
-        const filled = Math.round((e.done / Math.max(1, e.total)) * width);
-        const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
+        const filled = Math.round((e.done / Math.max(1, e.total)) * 28);
+        const bar = `${'#'.repeat(filled)}${'.'.repeat(28 - filled)}`;
         const text = `[${bar}] ${e.done}/${e.total} ${secs}s ${e.label}`;
-        stream.write(
-          `\r${text.slice(0, (stream.columns ?? 100) - 1).padEnd((stream.columns ?? 100) - 1)}`,
-        );
+        // columns is 0 or undefined on some pseudo-terminals
+        const width = (stream.columns || 100) - 1;
+        stream.write(`\r${text.slice(0, width).padEnd(width)}`);
         drawn = true;
         return;
       }
