@@ -56,7 +56,10 @@ async function time(runs, fn) {
 
 const runs = Number(args.get('runs') ?? 5);
 console.log(
-  `gemm: ${gemmImplementation()}, node ${process.version}, ${stat} of ${runs} runs, ${cpuClock ? 'CPU' : 'wall'} clock, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+  `gemm: ${gemmImplementation()}, node ${process.version}, ${stat} of ${runs} runs, ${cpuClock ? 'CPU' : 'wall'} clock, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
 );
 console.log('layer            threads dx          fwd ms  GF/s |  dX ms  GF/s |  dW ms  GF/s');
 for (const key of list('layers', 'B,C,A,E')) {

@@ -6,7 +6,7 @@ import {
   type Wanted,
 } from '@conv2d/core';
 import { usesDirectPath } from './direct.js';
-import { drainTasks, isPointwise, type Job, Op } from './kernels.js';
+import { drainAsCaller, isPointwise, type Job, Op, syncArray } from './kernels.js';
 import { nchwToNhwc, nhwcToNchw } from './layout.js';
 import { forwardTasks, inputTasks, weightTasks } from './plan.js';
 import type { WorkerPool } from './pool.js';
@@ -155,7 +155,7 @@ export function createEngine(settings: EngineSettings): Engine {
     op,
     desc: d,
     tasks,
-    counter: new Int32Array(threads > 1 ? new SharedArrayBuffer(4) : new ArrayBuffer(4)),
+    sync: syncArray(threads),
     stride: 0,
     // Each thread gets its share of the workspace bound.
     tileFloats: Math.max(16, Math.floor(settings.workspaceBytes / 4 / threads)),
@@ -173,7 +173,7 @@ export function createEngine(settings: EngineSettings): Engine {
     if (workspace.length < j.tileFloats) workspace = new Float32Array(j.tileFloats);
     const ws = workspace;
     if (threads <= 1 || !settings.startPool) {
-      drainTasks(j, 0, ws);
+      drainAsCaller(j, 1, ws);
       return;
     }
     if (!pool) {
@@ -181,7 +181,7 @@ export function createEngine(settings: EngineSettings): Engine {
       pool = await poolStarting;
     }
     stats.threadedJobs++;
-    await pool.run(j, (local) => drainTasks(local, 0, ws));
+    await pool.run(j, (local) => drainAsCaller(local, threads, ws));
   }
 
   /** Forward of NCHW chunk `d` into y (fully overwritten). */

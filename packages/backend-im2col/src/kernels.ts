@@ -6,7 +6,7 @@ import { col2imTile, im2colTile } from './im2col.js';
 /**
  * A job is one pass cut into independent tasks. The same object runs on the calling thread
  * (plain arrays) or is posted to workers (arrays over SharedArrayBuffer); every thread pulls
- * task indices from one shared counter until none are left. All tensors are NCHW here.
+ * task indices from one shared counter until none are left (or runs a fixed share). All tensors are NCHW here.
  */
 export const Op = {
   /** task (n, g, p0, p1): y[n, group g, positions p0..p1) through im2col + GEMM. */
@@ -29,8 +29,11 @@ export interface Job {
   op: number;
   desc: ConvDescription;
   tasks: Int32Array;
-  /** Shared task counter (element 0). */
-  counter: Int32Array;
+  /**
+   * Shared progress: [0] next task to pull, [1] tasks finished, [2 + s] who took the fixed
+   * share of slot s (0 nobody yet, 1 its worker, 2 the calling thread).
+   */
+  sync: Int32Array;
   /**
    * 0: threads pull tasks from the counter. n > 0: thread `slot` runs tasks slot, slot + n,
    * ... (a fixed assignment, so per-thread dW sums add up in the same order every run).
@@ -296,16 +299,58 @@ export function runTask(job: Job, index: number, slot: number, ws: Float32Array)
   }
 }
 
+const NEXT = 0;
+const FINISHED = 1;
+const CLAIM = 2;
+
+/** The shared progress array of a job run by `threads` threads. */
+export function syncArray(threads: number): Int32Array {
+  const bytes = (CLAIM + threads) * 4;
+  return new Int32Array(threads > 1 ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+}
+
+function runShare(job: Job, slot: number, ws: Float32Array): void {
+  const count = job.tasks.length / TASK_STRIDE;
+  for (let i = slot; i < count; i += job.stride) runTask(job, i, slot, ws);
+}
+
 /** Runs this thread's tasks: its fixed share, or pulled from the counter until none are left. */
 export function drainTasks(job: Job, slot: number, ws: Float32Array): void {
-  const count = job.tasks.length / TASK_STRIDE;
+  const sync = job.sync;
   if (job.stride > 0) {
-    for (let i = slot; i < count; i += job.stride) runTask(job, i, slot, ws);
+    if (Atomics.compareExchange(sync, CLAIM + slot, 0, 1) === 0) runShare(job, slot, ws);
     return;
   }
+  const count = job.tasks.length / TASK_STRIDE;
   for (;;) {
-    const i = Atomics.add(job.counter, 0, 1);
+    const i = Atomics.add(sync, NEXT, 1);
     if (i >= count) return;
     runTask(job, i, slot, ws);
+    Atomics.add(sync, FINISHED, 1);
   }
+}
+
+/**
+ * The calling thread's part: its own tasks, then every fixed share that no worker has
+ * started yet (a worker that is not scheduled soon does not hold the pass up; the share
+ * keeps its slot, so the sums stay the same).
+ */
+export function drainAsCaller(job: Job, threads: number, ws: Float32Array): void {
+  drainTasks(job, 0, ws);
+  if (job.stride === 0) return;
+  for (let s = 1; s < threads; s++) {
+    if (Atomics.compareExchange(job.sync, CLAIM + s, 0, 2) === 0) runShare(job, s, ws);
+  }
+}
+
+/** After `drainAsCaller`: whether worker `slot` may still be working on this job. */
+export function workerBusy(job: Job, slot: number): boolean {
+  if (job.stride > 0) return Atomics.load(job.sync, CLAIM + slot) === 1;
+  return Atomics.load(job.sync, FINISHED) < job.tasks.length / TASK_STRIDE;
+}
+
+/** Makes the remaining tasks of a failed job unclaimable. */
+export function abandon(job: Job, threads: number): void {
+  Atomics.store(job.sync, NEXT, 0x3fffffff);
+  for (let s = 0; s < threads; s++) Atomics.compareExchange(job.sync, CLAIM + s, 0, 2);
 }

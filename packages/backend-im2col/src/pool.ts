@@ -1,15 +1,16 @@
 import type { Worker } from 'node:worker_threads';
 import { gemmImplementation } from '@conv2d/gemm';
-import type { Job } from './kernels.js';
+import { abandon, type Job, workerBusy } from './kernels.js';
 
 /** What a worker is sent for one job; `slot` is its dW accumulator (the caller has 0). */
 export interface JobMessage {
+  id: number;
   job: Job;
   slot: number;
   gemm: string;
 }
 
-export type JobReply = { ok: true } | { ok: false; error: string };
+export type JobReply = { id: number; ok: true } | { id: number; ok: false; error: string };
 
 /** The worker script sits next to the bundle; from sources (tests) it is the built one. */
 function workerUrl(): URL {
@@ -18,24 +19,47 @@ function workerUrl(): URL {
   return new URL(here.endsWith('.cjs') ? './worker.cjs' : './worker.js', here);
 }
 
+interface Waiter {
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
 /**
- * A fixed set of worker threads that run jobs together with the calling thread. Workers are
- * unref'd between jobs, so an idle pool never keeps a process alive, and terminated on
- * dispose. A job is posted once per worker; the workers and the caller then share its tasks
- * through an atomic counter, so no per-task messages are exchanged.
+ * A fixed set of worker threads that run jobs together with the calling thread. A job is
+ * posted once per worker; the threads then share its tasks through atomics in a
+ * SharedArrayBuffer, so no per-task messages are exchanged. The caller waits only for
+ * workers that actually took part: one the OS has not scheduled yet finds the job done when
+ * it wakes and just answers (replies carry the job id, so a late answer is never taken for
+ * the next job's). Workers are unref'd between jobs, so an idle pool never keeps a process
+ * alive, and terminated on dispose.
  */
 export class WorkerPool {
   private readonly workers: Worker[];
+  private readonly waiting: Map<number, Waiter>[];
   private broken: Error | null = null;
+  private nextId = 1;
 
   private constructor(workers: Worker[]) {
     this.workers = workers;
-    for (const w of workers) {
+    this.waiting = workers.map(() => new Map());
+    workers.forEach((w, i) => {
       w.unref();
-      w.on('error', (e) => {
-        this.broken = e;
+      const waiting = this.waiting[i];
+      w.on('message', (reply: JobReply) => {
+        const waiter = waiting.get(reply.id);
+        waiting.delete(reply.id);
+        if (!waiter) return;
+        if (reply.ok) waiter.resolve();
+        else waiter.reject(new Error(`backend-im2col worker: ${reply.error}`));
       });
-    }
+      const fail = (e: Error) => {
+        this.broken ??= e;
+        for (const waiter of waiting.values()) waiter.reject(e);
+        waiting.clear();
+      };
+      w.on('error', fail);
+      w.on('exit', (code) => fail(new Error(`backend-im2col worker exited with code ${code}`)));
+    });
   }
 
   /** Starts `size` workers (the caller is the extra thread). */
@@ -55,33 +79,14 @@ export class WorkerPool {
   /** Runs the job on every worker and, meanwhile, `local` on the calling thread. */
   async run(job: Job, local: (job: Job) => void): Promise<void> {
     if (this.broken) throw this.broken;
+    const id = this.nextId++;
     const gemm = gemmImplementation();
     const replies = this.workers.map(
       (w, i) =>
         new Promise<void>((resolve, reject) => {
-          const onMessage = (reply: JobReply) => {
-            off();
-            if (reply.ok) resolve();
-            else reject(new Error(`backend-im2col worker: ${reply.error}`));
-          };
-          const onExit = (code: number) => {
-            off();
-            reject(this.broken ?? new Error(`backend-im2col worker exited with code ${code}`));
-          };
-          const onError = (e: Error) => {
-            off();
-            reject(e);
-          };
-          const off = () => {
-            w.off('message', onMessage);
-            w.off('exit', onExit);
-            w.off('error', onError);
-          };
-          w.on('message', onMessage);
-          w.on('exit', onExit);
-          w.on('error', onError);
+          this.waiting[i].set(id, { resolve, reject });
           w.ref();
-          const message: JobMessage = { job, slot: i + 1, gemm };
+          const message: JobMessage = { id, job, slot: i + 1, gemm };
           w.postMessage(message);
         }),
     );
@@ -90,13 +95,16 @@ export class WorkerPool {
       local(job);
     } catch (e) {
       localError = e;
-      // Stop the workers from starting further tasks.
-      Atomics.store(job.counter, 0, 0x3fffffff);
+      abandon(job, this.workers.length + 1);
     }
-    const settled = await Promise.allSettled(replies);
-    for (const w of this.workers) w.unref();
+    const needed = replies.filter((_, i) => localError !== null || workerBusy(job, i + 1));
+    for (const r of replies) r.catch(() => {}); // the ones not awaited may fail unobserved
+    try {
+      await Promise.all(needed);
+    } finally {
+      for (const w of this.workers) w.unref();
+    }
     if (localError) throw localError;
-    for (const s of settled) if (s.status === 'rejected') throw s.reason;
   }
 
   dispose(): void {

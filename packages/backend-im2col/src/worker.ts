@@ -17,9 +17,13 @@ parentPort?.on('message', (message: JobMessage) => {
       workspace = new Float32Array(message.job.tileFloats);
     }
     drainTasks(message.job, message.slot, workspace);
-    reply = { ok: true };
+    reply = { id: message.id, ok: true };
   } catch (e) {
-    reply = { ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) };
+    reply = {
+      id: message.id,
+      ok: false,
+      error: e instanceof Error ? (e.stack ?? e.message) : String(e),
+    };
   }
   parentPort?.postMessage(reply);
 });
