@@ -193,9 +193,16 @@ export function sgemmWasm(
   }
   // Host blocks: mb rows of op(A) and C, nb columns of op(B) and C, kb of the depth, each a
   // multiple of the kernel's cache block; a whole dimension when it fits.
-  const kb = Math.min(k, Math.max(KC, Math.floor(stage / 1024 / KC) * KC));
-  const mb = Math.min(m, Math.max(MC, Math.floor(stage / Math.max(kb, NC) / MC) * MC));
-  const nb = Math.min(n, Math.max(NC, Math.floor(Math.min(stage / kb, stage / mb) / NC) * NC));
+  // A row-major op(B) whose KC rows fit is taken whole across n, so each block of it is one
+  // contiguous copy; otherwise blocks span the whole depth where it fits.
+  const wideB = !transB && n * KC <= stage;
+  const kb = wideB
+    ? Math.min(k, Math.max(KC, Math.floor(stage / n / KC) * KC))
+    : Math.min(k, Math.max(KC, Math.floor(stage / 1024 / KC) * KC));
+  const mb = Math.min(m, Math.max(MC, Math.floor(stage / Math.max(kb, wideB ? n : NC) / MC) * MC));
+  const nb = wideB
+    ? n
+    : Math.min(n, Math.max(NC, Math.floor(Math.min(stage / kb, stage / mb) / NC) * NC));
   // Memory plan (in floats): packed A block, packed B block, A block, B block, dense C block.
   const packA = align16(Math.ceil(kern.heapBase / 4));
   const packB = packA + align16(Math.ceil(Math.min(MC, mb) / MR) * MR * Math.min(KC, kb));
