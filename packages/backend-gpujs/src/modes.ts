@@ -15,14 +15,7 @@ type NodeRequire = (id: string) => unknown;
 async function gpujsRequire(): Promise<NodeRequire | null> {
   if (typeof process === 'undefined' || !process.versions?.node) return null;
   const { createRequire } = await import('node:module');
-  const here = createRequire(`${process.cwd()}/`);
-  let base: string;
-  try {
-    base = here.resolve('gpu.js');
-  } catch {
-    // Fall back to this package's location when the caller's folder cannot see gpu.js.
-    base = createRequire(import.meta.url).resolve('gpu.js');
-  }
+  const base = createRequire(import.meta.url).resolve('gpu.js');
   return createRequire(base);
 }
 
