@@ -12,7 +12,7 @@ import type { Layer } from './layers.js';
 import { describeLayer, PASSES, type Pass } from './passes.js';
 import type { Command, Reply } from './protocol.js';
 import { registerProviders } from './providers.js';
-import { extractSlice } from './verify.js';
+import { extractSlice } from './slice.js';
 
 /**
  * A bench child: one engine on one layer, so that its peak RSS is that engine's on that

@@ -1,7 +1,7 @@
 import type { EngineDef } from './engines/types.js';
 import type { Layer } from './layers.js';
 import type { Pass } from './passes.js';
-import type { Slice } from './verify.js';
+import type { Slice } from './slice.js';
 
 /** Parent -> child. One child runs one engine on one layer, one command at a time. */
 export type Command =
