@@ -143,6 +143,10 @@ export function directInputGrad(
         for (let m = 0; m < Kh; m++) {
           const hOff = m * d.dilationHeight - d.padTop;
           const [iLo, iHi] = validRange(hOff, sh, H, Ho);
+          if (Kw === 3 && sw === 1) {
+            inputGradRow3(d, dy, w, dx, xPlane + hOff * W, wBase + m * 3, yPlane, iLo, iHi);
+            continue;
+          }
           for (let q = 0; q < Kw; q++) {
             const wv = w[wBase + m * Kw + q];
             const wOff = q * d.dilationWidth - d.padLeft;
@@ -155,6 +159,56 @@ export function directInputGrad(
           }
         }
       }
+    }
+  }
+}
+
+/**
+ * dX of one kernel row of width 3, stride 1, as a gather: input column c receives
+ * w0·dy[c - o0] + w1·dy[c - o1] + w2·dy[c - o2] (o_q the tap offsets) in one pass where all
+ * three output columns exist; near the borders the taps are added one at a time.
+ */
+function inputGradRow3(
+  d: ConvDescription,
+  dy: Float32Array,
+  w: Float32Array,
+  dx: Float32Array,
+  dxRow: number,
+  wAt: number,
+  yPlane: number,
+  iLo: number,
+  iHi: number,
+): void {
+  const W = d.inWidth;
+  const Wo = d.outWidth;
+  const sh = d.strideHeight;
+  const dw = d.dilationWidth;
+  const o0 = -d.padLeft;
+  const o2 = o0 + 2 * dw;
+  // Input columns each tap reaches: c = j + o for j in [0, Wo), inside [0, W).
+  const taps: [number, number, number, number][] = [0, 1, 2].map((q) => {
+    const o = o0 + q * dw;
+    return [w[wAt + q], o, Math.max(0, o), Math.min(W, Wo + o)];
+  });
+  let cA = Math.max(0, o2);
+  let cB = Math.min(W, Wo + o0);
+  if (cB <= cA) {
+    cA = W;
+    cB = W;
+  }
+  const w0 = taps[0][0];
+  const w1 = taps[1][0];
+  const w2 = taps[2][0];
+  for (let i = iLo; i < iHi; i++) {
+    const dst = dxRow + i * sh * W;
+    const src = yPlane + i * Wo;
+    // dy index of column c for tap 0 is src + c - o0; taps 1 and 2 sit dw and 2dw before it.
+    for (let c = cA, t = src + cA - o0; c < cB; c++, t++) {
+      dx[dst + c] += w0 * dy[t] + w1 * dy[t - dw] + w2 * dy[t - 2 * dw];
+    }
+    for (const [wv, o, lo, hi] of taps) {
+      for (let c = lo, e = Math.min(hi, cA); c < e; c++) dx[dst + c] += wv * dy[src + c - o];
+      for (let c = Math.max(lo, cB); c < hi; c++) dx[dst + c] += wv * dy[src + c - o];
     }
   }
 }
