@@ -45,6 +45,30 @@ function loadInputs(l: Layer, dir: string): PassInputs {
     : layerTensors(l, d.yShape);
 }
 
+/**
+ * One-time start-up costs (worker pools, Wasm compilation, JIT of the engine's code) are
+ * paid here on a tiny image with the layer's channels and kernel, so that a slow cell
+ * timed by its first run measures the convolution, not the start-up.
+ */
+async function warmUp(
+  a: EngineAdapter,
+  l: Layer,
+  absent: Partial<Record<Pass, string>>,
+): Promise<void> {
+  const tiny: Layer = { ...l, batch: 1, height: l.kernel + 1, width: l.kernel + 1 };
+  const t = layerTensors(tiny, describeLayer(tiny).yShape);
+  for (const p of PASSES) {
+    if (absent[p]) continue;
+    try {
+      const prepared = await a.prepare(tiny, p, t);
+      await prepared.run();
+      prepared.release();
+    } catch {
+      // the real run reports what is wrong
+    }
+  }
+}
+
 async function handle(c: Command): Promise<Reply> {
   switch (c.op) {
     case 'init': {
@@ -57,6 +81,7 @@ async function handle(c: Command): Promise<Reply> {
         const why = adapter.absent(c.layer, p);
         if (why) absent[p] = why;
       }
+      await warmUp(adapter, c.layer, absent);
       const maxRssKiB = process.resourceUsage().maxRSS;
       inputs = loadInputs(c.layer, c.dataDir);
       return { ok: true, absent, maxRssKiB };
