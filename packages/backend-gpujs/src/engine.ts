@@ -131,6 +131,8 @@ export class Engine {
   private readonly gpu: GPUInstance;
   private readonly kernels = new Map<string, Program<KernelRun>>();
   private readonly pipelines = new Map<string, Program<PipelineRun>>();
+  /** The last queued call: gpu.js kernels reuse their output buffers, so calls never overlap. */
+  private tail: Promise<unknown> = Promise.resolve();
 
   constructor(readonly mode: GpujsMode) {
     this.gpu = new GPU({ mode });
@@ -148,6 +150,13 @@ export class Engine {
       dynamicOutput: false,
       dynamicArguments: false,
     });
+  }
+
+  /** Runs `work` after every call queued before it has settled. */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(work, work);
+    this.tail = run.catch(() => undefined);
+    return run;
   }
 
   private cached<R>(cache: Map<string, Program<R>>, key: string, make: () => R): Program<R> {
@@ -190,7 +199,16 @@ export class Engine {
     return input(data, activationDims(desc, desc.outChannels, desc.outHeight, desc.outWidth));
   }
 
-  async forward(desc: ConvDescription, x: Float32Array, w: Float32Array, b: Float32Array | null) {
+  forward(desc: ConvDescription, x: Float32Array, w: Float32Array, b: Float32Array | null) {
+    return this.exclusive(() => this.forwardNow(desc, x, w, b));
+  }
+
+  private async forwardNow(
+    desc: ConvDescription,
+    x: Float32Array,
+    w: Float32Array,
+    b: Float32Array | null,
+  ) {
     const ks = forwardSource(desc);
     const key = `forward\n${ks.output.join('x')}\n${ks.source}`;
     const program = this.cached(this.kernels, key, () => this.createKernel(ks));
@@ -209,7 +227,17 @@ export class Engine {
    * back to back on the device (fused into one WebAssembly plan in webasm mode), and the
    * results are read back once.
    */
-  async backward(
+  backward(
+    desc: ConvDescription,
+    dy: Float32Array,
+    x: Float32Array,
+    w: Float32Array,
+    wanted: Record<Gradient, boolean>,
+  ): Promise<Partial<Record<Gradient, Float32Array>>> {
+    return this.exclusive(() => this.backwardNow(desc, dy, x, w, wanted));
+  }
+
+  private async backwardNow(
     desc: ConvDescription,
     dy: Float32Array,
     x: Float32Array,

@@ -120,6 +120,18 @@ for (const mode of TESTED_MODES.filter((m) => availability[m].available)) {
       expect(first.y.data).toEqual(kept);
     });
 
+    it('concurrent calls on one backend do not mix up their results', async () => {
+      await ready;
+      const runs = [21, 22, 23].map((seed) => ({
+        xShape: [1, 3, 7, 7],
+        wShape: [4, 3, 3, 3],
+        bias: true,
+        options: { padding: 1 },
+        seed,
+      }));
+      await Promise.all(runs.map((run) => checkAll(backend, run)));
+    });
+
     // Float-indexed modes (all but cpu, whose indexes are JavaScript doubles) read wrong
     // elements past 2^24 when an index is one flat float. Forward reads and writes a large NCHW
     // activation, dX a large NHWC one.
