@@ -147,18 +147,33 @@ export function createEngine(settings: EngineSettings): Engine {
   const threadsFor = (d: ConvDescription) =>
     settings.startPool && d.flops >= settings.minThreadedFlops ? settings.threads : 1;
 
-  /** Images per chunk so that the staged buffers (`floats` per image) fit the workspace. */
-  const imagesPerChunk = (d: ConvDescription, floats: number) =>
-    Math.max(1, Math.min(d.batch, Math.floor(settings.workspaceBytes / 4 / floats)));
+  /**
+   * How a pass splits the workspace bound: [im2col tiles, staging]. When tensors are staged
+   * (threaded, NHWC, or the upsampled dY of the transposed method) each gets half.
+   */
+  const budgets = (staged: boolean): [number, number] => {
+    const all = settings.workspaceBytes;
+    return staged ? [all / 2, all / 2] : [all, all];
+  };
 
-  const job = (op: number, d: ConvDescription, tasks: Int32Array, threads: number): Job => ({
+  /** Images per chunk so that the staged buffers (`floats` per image) fit `bytes`. */
+  const imagesPerChunk = (d: ConvDescription, floats: number, bytes: number) =>
+    Math.max(1, Math.min(d.batch, Math.floor(bytes / 4 / floats)));
+
+  const job = (
+    op: number,
+    d: ConvDescription,
+    tasks: Int32Array,
+    threads: number,
+    tileBytes: number,
+  ): Job => ({
     op,
     desc: d,
     tasks,
     sync: syncArray(threads),
     stride: 0,
     // Each thread gets its share of the workspace bound.
-    tileFloats: Math.max(16, Math.floor(settings.workspaceBytes / 4 / threads)),
+    tileFloats: Math.max(16, Math.floor(tileBytes / 4 / threads)),
     x: null,
     w: null,
     b: null,
@@ -193,9 +208,11 @@ export function createEngine(settings: EngineSettings): Engine {
     y: Float32Array,
     threads: number,
     cache: Float32Array | null,
+    tileBytes: number,
   ): Promise<void> {
     const direct = usesDirectPath(d);
-    const j = job(direct ? Op.forwardDirect : Op.forwardGemm, d, forwardTasks(d, threads), threads);
+    const op = direct ? Op.forwardDirect : Op.forwardGemm;
+    const j = job(op, d, forwardTasks(d, threads), threads, tileBytes);
     j.x = x;
     j.w = w;
     j.b = b;
@@ -228,12 +245,14 @@ export function createEngine(settings: EngineSettings): Engine {
       const cacheSize = keptSize(d);
       const cache = cacheSize > 0 ? alloc(cacheSize, shared) : null;
       const cacheImage = cacheSize / d.batch;
-      const step = imagesPerChunk(d, d.xSize / d.batch + d.ySize / d.batch);
+      const [tileBytes, stageBytes] = budgets(shared || d.layout === 'NHWC');
+      const step = imagesPerChunk(d, d.xSize / d.batch + d.ySize / d.batch, stageBytes);
       for (let n0 = 0; n0 < d.batch; n0 += step) {
         const n1 = Math.min(d.batch, n0 + step);
         const out = ys.target(y, n0, n1);
         const view = cache ? cache.subarray(n0 * cacheImage, n1 * cacheImage) : null;
-        await forwardChunk(withBatch(d, n1 - n0), xs.read(x, n0, n1), ws, bs, out, threads, view);
+        const xc = xs.read(x, n0, n1);
+        await forwardChunk(withBatch(d, n1 - n0), xc, ws, bs, out, threads, view, tileBytes);
         ys.write(y, n0, n1, out);
       }
       if (cache) kept = { x, key: convKey(desc), cache };
@@ -264,7 +283,8 @@ export function createEngine(settings: EngineSettings): Engine {
       let up: Float32Array | null = null;
       if (useKept) stats.im2colReused++;
 
-      const step = imagesPerChunk(d, 2 * xImage + yImage + upImage);
+      const [tileBytes, stageBytes] = budgets(shared || d.layout === 'NHWC' || transposed);
+      const step = imagesPerChunk(d, 2 * xImage + yImage + upImage, stageBytes);
       for (let n0 = 0; n0 < d.batch; n0 += step) {
         const n1 = Math.min(d.batch, n0 + step);
         const cd = withBatch(d, n1 - n0);
@@ -276,6 +296,7 @@ export function createEngine(settings: EngineSettings): Engine {
             cd,
             weightTasks(cd, threads),
             threads,
+            tileBytes,
           );
           j.x = xs.read(x, n0, n1);
           j.y = dyc;
@@ -288,7 +309,7 @@ export function createEngine(settings: EngineSettings): Engine {
         }
         if (dx && ws && !transposed) {
           const op = usesDirectPath(cd) ? Op.inputDirect : Op.inputCol2im;
-          const j = job(op, cd, inputTasks(cd, threads), threads);
+          const j = job(op, cd, inputTasks(cd, threads), threads, tileBytes);
           j.y = dyc;
           j.w = ws;
           j.dx = dxs.target(dx, n0, n1);
@@ -302,7 +323,8 @@ export function createEngine(settings: EngineSettings): Engine {
           input.fill(0);
           upsamplePad(d, t, dyc, 0, n1 - n0, input);
           const out = dxs.target(dx, n0, n1);
-          await forwardChunk(t, input, flipped, null, out, threadsFor(t) > 1 ? threads : 1, null);
+          const tt = threadsFor(t) > 1 ? threads : 1;
+          await forwardChunk(t, input, flipped, null, out, tt, null, tileBytes);
           dxs.write(dx, n0, n1, out);
         }
       }

@@ -115,4 +115,20 @@ describe('worker threads', () => {
       expect(out.trim()).toBe('1 36');
     }
   });
+
+  it('starts its workers from the CommonJS build too', () => {
+    const dist = fileURLToPath(new URL('../dist/index.cjs', import.meta.url));
+    const script = `
+      const { createIm2colBackend } = require(${JSON.stringify(dist)});
+      createIm2colBackend({ threads: 2, minThreadedFlops: 0 }).then(async (b) => {
+        const y = await b.forward({ shape: [1, 4, 16, 16], data: new Float32Array(1024).fill(1) },
+          { shape: [4, 4, 3, 3], data: new Float32Array(144).fill(1) }, null, { padding: 1 });
+        console.log(b.stats.threadedJobs, y.data[17]);
+      });`;
+    const out = execFileSync(process.execPath, ['-e', script], {
+      timeout: 20_000,
+      encoding: 'utf8',
+    });
+    expect(out.trim()).toBe('1 36');
+  });
 });
