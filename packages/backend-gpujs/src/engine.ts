@@ -31,9 +31,9 @@ const KERNEL_CLASS: Record<GpujsMode, unknown> = {
 
 /** Counters a test (or a curious user) can read: compiling is the expensive part. */
 export interface EngineStats {
-  /** Kernels created (each compiles on its first call). */
+  /** Kernels created (each compiles on its first call, alone or inside a backward pipeline). */
   compiles: number;
-  /** Kernel calls answered by an already compiled kernel. */
+  /** Forward and backward calls answered by an already compiled kernel or pipeline. */
   cacheHits: number;
   /** Milliseconds spent in first calls (compile + first run), and in later calls. */
   compileMs: number;
