@@ -99,8 +99,13 @@ async function handle(c: Command): Promise<Reply> {
       const start = performance.now();
       await p.run();
       const ms = performance.now() - start;
-      const slice = c.slice ? extractSlice(layer as Layer, pass, c.slice, p.result()) : undefined;
-      return { ok: true, ms, ...(slice ? { slice } : {}) };
+      if (c.slices.length === 0) return { ok: true, ms };
+      const result = p.result();
+      return {
+        ok: true,
+        ms,
+        slices: c.slices.map((s) => extractSlice(layer as Layer, pass, s, result)),
+      };
     }
     case 'release':
       prepared?.release();

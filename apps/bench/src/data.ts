@@ -32,45 +32,51 @@ export function layerTensors(l: Layer, yShape: readonly number[]): Record<Tensor
   return { x: fill('x', s.x), w: fill('w', s.w), b: fill('b', s.b), dy: fill('dy', yShape) };
 }
 
+/** A half-open range [start, end) of one axis. */
+export type Range = readonly [number, number];
+
 /**
- * The prefix `[0, n) x [0, c)` of the first two axes of a 4-D tensor (NCHW activations or
- * OIHW weights), read from a full array.
+ * The block `n` x `c` of the first two axes of a 4-D tensor (NCHW activations or OIHW
+ * weights), the last two axes whole, read from a full array.
  */
-export function prefix4(
+export function block4(
   data: ArrayLike<number>,
   shape: readonly number[],
-  n: number,
-  c: number,
+  n: Range,
+  c: Range,
+): Float32Array {
+  return blockOf(shape, n, c, (i) => data[i]);
+}
+
+/** The same block, generated directly from the value stream (no full tensor). */
+export function generateBlock4(
+  name: TensorName,
+  shape: readonly number[],
+  n: Range,
+  c: Range,
+): Tensor {
+  const [, , h, w] = shape as [number, number, number, number];
+  return {
+    shape: [n[1] - n[0], c[1] - c[0], h, w],
+    data: blockOf(shape, n, c, (i) => valueAt(name, i)),
+  };
+}
+
+function blockOf(
+  shape: readonly number[],
+  [n0, n1]: Range,
+  [c0, c1]: Range,
+  at: (i: number) => number,
 ): Float32Array {
   const [, cs, h, w] = shape as [number, number, number, number];
   const plane = h * w;
-  const out = new Float32Array(n * c * plane);
-  for (let i = 0; i < n; i++) {
-    for (let k = 0; k < c; k++) {
+  const out = new Float32Array((n1 - n0) * (c1 - c0) * plane);
+  let to = 0;
+  for (let i = n0; i < n1; i++) {
+    for (let k = c0; k < c1; k++) {
       const from = (i * cs + k) * plane;
-      const to = (i * c + k) * plane;
-      for (let p = 0; p < plane; p++) out[to + p] = data[from + p];
+      for (let p = 0; p < plane; p++) out[to++] = at(from + p);
     }
   }
   return out;
-}
-
-/** The same prefix, generated directly from the value stream (no full tensor). */
-export function generatePrefix4(
-  name: TensorName,
-  shape: readonly number[],
-  n: number,
-  c: number,
-): Tensor {
-  const [, cs, h, w] = shape as [number, number, number, number];
-  const plane = h * w;
-  const data = new Float32Array(n * c * plane);
-  for (let i = 0; i < n; i++) {
-    for (let k = 0; k < c; k++) {
-      const from = (i * cs + k) * plane;
-      const to = (i * c + k) * plane;
-      for (let p = 0; p < plane; p++) data[to + p] = valueAt(name, from + p);
-    }
-  }
-  return { shape: [n, c, h, w], data };
 }

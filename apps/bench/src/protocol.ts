@@ -7,7 +7,7 @@ import type { Slice } from './slice.js';
 export type Command =
   | { op: 'init'; def: EngineDef; layer: Layer; dataDir: string; providers: readonly string[] }
   | { op: 'prepare'; pass: Pass }
-  | { op: 'run'; slice: Slice | null }
+  | { op: 'run'; slices: readonly Slice[] }
   | { op: 'release' }
   | { op: 'rss' };
 
@@ -17,7 +17,7 @@ export type Reply =
       ok: true;
       absent?: Partial<Record<Pass, string>>;
       ms?: number;
-      slice?: Float32Array;
+      slices?: Float32Array[];
       maxRssKiB?: number;
     }
   | { ok: false; error: string; code?: string };

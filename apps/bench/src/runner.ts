@@ -10,7 +10,15 @@ import { describeLayer, gflops, PASSES, type Pass, passFlops } from './passes.js
 import type { Reply } from './protocol.js';
 import type { Row } from './results.js';
 import { summarize } from './stats.js';
-import { checkAgainst, computeReference, isWhole, planSlice, type Slice } from './verify.js';
+import {
+  checkAgainst,
+  computeReference,
+  describeSlice,
+  isWhole,
+  planSlices,
+  type Reference,
+  type Slice,
+} from './verify.js';
 
 export interface Method {
   /** Time the timed repetitions of one cell may take (the warm-up runs not counted). */
@@ -80,9 +88,9 @@ function expectOk(r: Reply): Extract<Reply, { ok: true }> {
   return r;
 }
 
-function sliceLabel(l: Layer, s: Slice): string {
-  if (isWhole(l, s)) return 'naive, whole layer';
-  return `naive, slice n=${s.batch} cin=${s.inChannels} cout=${s.outChannels}`;
+function checkedLabel(l: Layer, slices: readonly Slice[]): string {
+  if (slices.length === 1 && isWhole(l, slices[0] as Slice)) return 'naive, whole layer';
+  return `naive on slices ${slices.map(describeSlice).join(' and ')}`;
 }
 
 /** Writes the layer's tensors once, for every child to read (see child.ts). */
@@ -145,9 +153,10 @@ export async function runBench(o: RunOptions): Promise<Row[]> {
       for (const pass of PASSES) {
         const flops = passFlops(layer, pass);
         const base = { layer: layer.name, pass, flops };
-        const slice = planSlice(layer, pass, o.method.maxReferenceFlops);
-        const ref = await computeReference(o.oracle, layer, pass, slice);
-        const checked = sliceLabel(layer, slice);
+        const slices = planSlices(layer, pass, o.method.maxReferenceFlops);
+        const refs: Reference[] = [];
+        for (const s of slices) refs.push(await computeReference(o.oracle, layer, pass, s));
+        const checked = checkedLabel(layer, slices);
         const cells: Cell[] = [];
         const finish = (
           e: EngineEntry,
@@ -201,8 +210,15 @@ export async function runBench(o: RunOptions): Promise<Row[]> {
           }
           try {
             expectOk(await child.send({ op: 'prepare', pass }));
-            const first = expectOk(await child.send({ op: 'run', slice }, o.method.runCapMs));
-            const mismatch = checkAgainst(ref, first.slice as Float32Array, pass);
+            const first = expectOk(await child.send({ op: 'run', slices }, o.method.runCapMs));
+            const got = first.slices ?? [];
+            const mismatch =
+              refs
+                .map((ref, i) => {
+                  const m = checkAgainst(ref, got[i] ?? new Float32Array(0), pass);
+                  return m && refs.length > 1 ? `${describeSlice(ref.slice)}: ${m}` : m;
+                })
+                .find((m) => m !== null) ?? null;
             if (mismatch) {
               await child.send({ op: 'release' });
               finish(e, { ...notRun, status: 'wrong', reason: mismatch, checked });
@@ -212,7 +228,7 @@ export async function runBench(o: RunOptions): Promise<Row[]> {
             bestRate.set(`${name}|${pass}`, Math.max(rate ?? 0, gflops(flops, ms0)));
             // a second warm-up where it is cheap: the first run also paid for allocation and JIT
             if (ms0 * 4 <= o.method.cellBudgetMs) {
-              expectOk(await child.send({ op: 'run', slice: null }, o.method.runCapMs));
+              expectOk(await child.send({ op: 'run', slices: [] }, o.method.runCapMs));
             }
             // a run longer than the whole budget is timed once: its first run is the measure
             // (JIT and allocation are noise at that length)
@@ -241,7 +257,7 @@ export async function runBench(o: RunOptions): Promise<Row[]> {
             if (r >= c.planned || failed.has(c)) continue;
             try {
               const reply = expectOk(
-                await c.child.send({ op: 'run', slice: null }, o.method.runCapMs),
+                await c.child.send({ op: 'run', slices: [] }, o.method.runCapMs),
               );
               c.times.push(reply.ms as number);
             } catch (err) {

@@ -1,12 +1,20 @@
 import { compare, describeMismatch, errorBounds } from '@conv2d/conformance/runner';
 import type { Conv2dBackend, Conv2dOptions, Tensor } from '@conv2d/core';
-import { generatePrefix4 } from './data.js';
+import { generateBlock4 } from './data.js';
 import { concat } from './engines/types.js';
 import { type Layer, layerOptions, layerShapes } from './layers.js';
 import { describeLayer, type Pass } from './passes.js';
-import type { Slice } from './slice.js';
+import { type Slice, weightInRange } from './slice.js';
 
-export { extractSlice, isWhole, planSlice, type Slice, sliceFlops } from './slice.js';
+export {
+  describeSlice,
+  extractSlice,
+  isWhole,
+  planSlice,
+  planSlices,
+  type Slice,
+  sliceFlops,
+} from './slice.js';
 
 export interface Reference {
   slice: Slice;
@@ -19,11 +27,11 @@ export interface Reference {
 function sliceTensors(l: Layer, s: Slice) {
   const full = layerShapes(l);
   const d = describeLayer(l);
-  const x = generatePrefix4('x', full.x, s.batch, s.inChannels);
-  const w = generatePrefix4('w', full.w, s.outChannels, s.inChannels / s.groups);
-  const b = generatePrefix4('b', [1, l.outChannels, 1, 1], 1, s.outChannels);
-  const dy = generatePrefix4('dy', d.yShape, s.batch, s.outChannels);
-  const bias: Tensor = { shape: [s.outChannels], data: b.data };
+  const x = generateBlock4('x', full.x, s.batch, s.inChannels);
+  const w = generateBlock4('w', full.w, s.outChannels, weightInRange(l, s));
+  const b = generateBlock4('b', [1, l.outChannels, 1, 1], [0, 1], s.outChannels);
+  const dy = generateBlock4('dy', d.yShape, s.batch, s.outChannels);
+  const bias: Tensor = { shape: [b.data.length], data: b.data };
   return { x, w, b: bias, dy };
 }
 

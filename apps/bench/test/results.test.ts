@@ -84,7 +84,7 @@ describe('a bench run (tiny layers, child processes)', () => {
       expect(r.medianMs).toBeGreaterThan(0);
       expect(r.gflops).toBeCloseTo(r.flops / ((r.medianMs as number) * 1e6), 6);
       expect(r.peakRssMiB).toBeGreaterThan(10);
-      expect(r.checked).toMatch(/slice/);
+      expect(r.checked).toMatch(/slices n\d+-\d+ .* and n/);
       expect(r.peer).toBe(r.engine !== 'naive');
     }
     // ranked against the best peer of the same layer and pass
@@ -94,6 +94,26 @@ describe('a bench run (tiny layers, child processes)', () => {
     expect(events.at(-1)).toBe(layers.length * 3 * engines.length);
     oracle.dispose();
   }, 60_000);
+
+  it('reports an engine outside the bounds as wrong (a --provider module), and a throw as failed', async () => {
+    const provider = fileURLToPath(new URL('./fixtures/off-by-one-backend.js', import.meta.url));
+    await registerProviders([provider]);
+    const oracle = await createBackend('naive');
+    const engines = selectEngines(await registryEngines([provider]), ['off-by-one'], false);
+    const rows = await runBench({
+      layers: [tinyLayer({ batch: 4 })],
+      engines,
+      method: { ...QUICK_METHOD, maxReferenceFlops: 300 }, // head and tail slices
+      oracle,
+      providers: [provider],
+      childScript,
+    });
+    const byPass = Object.fromEntries(rows.map((r) => [r.pass, r]));
+    expect(byPass.forward).toMatchObject({ status: 'wrong', medianMs: null, gflops: null });
+    expect(byPass.forward.reason).toMatch(/^n3-3 .*: y\[\d+\] = /);
+    expect(byPass.dx).toMatchObject({ status: 'failed', reason: 'no backward' });
+    oracle.dispose();
+  });
 
   it('reports a too-slow engine as skipped with the reason, not as a time', async () => {
     await registerProviders([]);
