@@ -3,7 +3,14 @@ import { fileURLToPath } from 'node:url';
 import type { Command, Reply } from './protocol.js';
 
 /** Thrown when a command outlives its time cap; the child has been killed. */
-export class TimeoutError extends Error {}
+export class TimeoutError extends Error {
+  constructor(
+    readonly op: string,
+    readonly capMs: number,
+  ) {
+    super(`${op} took more than ${capMs / 1000} s`);
+  }
+}
 
 /** The parent's end of a bench child: one command at a time, each with an optional cap. */
 export class ChildHandle {
@@ -46,7 +53,7 @@ export class ChildHandle {
         timer = setTimeout(() => {
           this.pending = null;
           this.kill();
-          reject(new TimeoutError(`over ${Math.round(capMs / 1000)} s`));
+          reject(new TimeoutError(command.op, capMs));
         }, capMs);
       }
       const done = () => {

@@ -48,6 +48,9 @@ export const QUICK_METHOD: Method = {
   maxReferenceFlops: 1e7,
 };
 
+/** A hung engine start-up or pass preparation must not stall the run: it is stopped. */
+const SETUP_CAP_MS = 120_000;
+
 export interface ProgressEvent {
   done: number;
   total: number;
@@ -139,7 +142,10 @@ export async function runBench(o: RunOptions): Promise<Row[]> {
         const child = new ChildHandle(o.childScript);
         children.set(e.def.name, child);
         const r = expectOk(
-          await child.send({ op: 'init', def: e.def, layer, dataDir, providers: o.providers }),
+          await child.send(
+            { op: 'init', def: e.def, layer, dataDir, providers: o.providers },
+            SETUP_CAP_MS,
+          ),
         );
         absent.set(e.def.name, r.absent ?? {});
         noteRss(e.def.name, r.maxRssKiB);
@@ -209,7 +215,7 @@ export async function runBench(o: RunOptions): Promise<Row[]> {
             }
           }
           try {
-            expectOk(await child.send({ op: 'prepare', pass }));
+            expectOk(await child.send({ op: 'prepare', pass }, SETUP_CAP_MS));
             const first = expectOk(await child.send({ op: 'run', slices }, o.method.runCapMs));
             const got = first.slices ?? [];
             const mismatch =
@@ -243,7 +249,7 @@ export async function runBench(o: RunOptions): Promise<Row[]> {
                 Math.max(rate ?? 0, gflops(flops, o.method.runCapMs)),
               );
             }
-            finish(e, failure(err, o.method.runCapMs));
+            finish(e, failure(err));
           }
         }
         // interleaved repetitions: A B C A B C ..., so drift hits every engine alike
@@ -261,7 +267,7 @@ export async function runBench(o: RunOptions): Promise<Row[]> {
               );
               c.times.push(reply.ms as number);
             } catch (err) {
-              failed.set(c, failure(err, o.method.runCapMs));
+              failed.set(c, failure(err));
             }
           }
         }
@@ -307,14 +313,14 @@ export function plannedReps(m: Method, ms0: number): number {
 
 function failure(
   err: unknown,
-  capMs: number,
 ): Omit<Row, 'layer' | 'pass' | 'flops' | 'engine' | 'peer' | 'peakRssMiB'> {
   const notRun = { medianMs: null, gflops: null };
   if (err instanceof TimeoutError) {
+    const what = err.op === 'run' ? 'one run' : err.op;
     return {
       ...notRun,
       status: 'skipped',
-      reason: `one run took more than the ${capMs / 1000} s cap (stopped)`,
+      reason: `${what} took more than the ${err.capMs / 1000} s cap (stopped)`,
     };
   }
   const e = err as ReplyError;
