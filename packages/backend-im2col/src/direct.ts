@@ -246,13 +246,25 @@ export function directWeightGrad(
           for (let q = 0; q < Kw; q++) {
             const wOff = q * d.dilationWidth - d.padLeft;
             const [jLo, jHi] = validRange(wOff, sw, W, Wo);
-            let sum = 0;
+            // Four partial sums: one running sum would wait on each add's latency.
+            let s0 = 0;
+            let s1 = 0;
+            let s2 = 0;
+            let s3 = 0;
             for (let i = iLo; i < iHi; i++) {
               const src = xPlane + (i * sh + hOff) * W + wOff;
-              const dyRow = yPlane + i * Wo;
-              for (let j = jLo; j < jHi; j++) sum += dy[dyRow + j] * x[src + j * sw];
+              const r = yPlane + i * Wo;
+              let j = jLo;
+              for (; j + 3 < jHi; j += 4) {
+                const a = src + j * sw;
+                s0 += dy[r + j] * x[a];
+                s1 += dy[r + j + 1] * x[a + sw];
+                s2 += dy[r + j + 2] * x[a + 2 * sw];
+                s3 += dy[r + j + 3] * x[a + 3 * sw];
+              }
+              for (; j < jHi; j++) s0 += dy[r + j] * x[src + j * sw];
             }
-            acc[accBase + wBase + m * Kw + q] += sum;
+            acc[accBase + wBase + m * Kw + q] += s0 + s1 + (s2 + s3);
           }
         }
       }
