@@ -8,6 +8,7 @@ import {
 import { usesDirectPath } from './direct.js';
 import { drainAsCaller, isPointwise, type Job, Op, syncArray } from './kernels.js';
 import { nchwToNhwc, nhwcToNchw } from './layout.js';
+import { nhwcFits, reorderWeights } from './nhwc.js';
 import { forwardTasks, inputTasks, weightTasks } from './plan.js';
 import type { WorkerPool } from './pool.js';
 import { flipKernel, transposedDescription, upsamplePad } from './transposed.js';
@@ -237,22 +238,42 @@ export function createEngine(settings: EngineSettings): Engine {
       const shared = threads > 1;
       const d = desc;
       const y = new Float32Array(d.ySize);
-      const xs = new Stage(d.layout, d.inChannels, d.inHeight, d.inWidth, shared);
-      const ys = new Stage(d.layout, d.outChannels, d.outHeight, d.outWidth, shared);
-      const ws = share(w, shared);
-      const bs = b && share(b, shared);
       kept = null; // a new forward replaces what the previous one kept
       const cacheSize = keptSize(d);
       const cache = cacheSize > 0 ? alloc(cacheSize, shared) : null;
       const cacheImage = cacheSize / d.batch;
-      const [tileBytes, stageBytes] = budgets(shared || d.layout === 'NHWC');
+      // NHWC through GEMM runs natively unless X_hat is kept (backward reads it as NCHW) or
+      // not even one row of it fits a thread's workspace share.
+      let [tileBytes, stageBytes] = budgets(shared);
+      const native =
+        d.layout === 'NHWC' &&
+        cache === null &&
+        !usesDirectPath(d) &&
+        nhwcFits(d, Math.max(16, Math.floor(tileBytes / 4 / threads)));
+      if (d.layout === 'NHWC' && !native) [tileBytes, stageBytes] = budgets(true);
+      // 'NCHW' staging copies or views as is; the native path wants NHWC as is.
+      const stageLayout = native ? 'NCHW' : d.layout;
+      const xs = new Stage(stageLayout, d.inChannels, d.inHeight, d.inWidth, shared);
+      const ys = new Stage(stageLayout, d.outChannels, d.outHeight, d.outWidth, shared);
+      const wk = native ? reorderWeights(d, w, alloc(d.wSize, shared)) : share(w, shared);
+      const bs = b && share(b, shared);
       const step = imagesPerChunk(d, d.xSize / d.batch + d.ySize / d.batch, stageBytes);
       for (let n0 = 0; n0 < d.batch; n0 += step) {
         const n1 = Math.min(d.batch, n0 + step);
+        const cd = withBatch(d, n1 - n0);
         const out = ys.target(y, n0, n1);
-        const view = cache ? cache.subarray(n0 * cacheImage, n1 * cacheImage) : null;
         const xc = xs.read(x, n0, n1);
-        await forwardChunk(withBatch(d, n1 - n0), xc, ws, bs, out, threads, view, tileBytes);
+        if (native) {
+          const j = job(Op.forwardNhwc, cd, forwardTasks(cd, threads), threads, tileBytes);
+          j.x = xc;
+          j.w = wk;
+          j.b = bs;
+          j.y = out;
+          await run(j, threads);
+        } else {
+          const view = cache ? cache.subarray(n0 * cacheImage, n1 * cacheImage) : null;
+          await forwardChunk(cd, xc, wk, bs, out, threads, view, tileBytes);
+        }
         ys.write(y, n0, n1, out);
       }
       if (cache) kept = { x, key: convKey(desc), cache };

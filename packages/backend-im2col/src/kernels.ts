@@ -2,6 +2,7 @@ import type { ConvDescription } from '@conv2d/core';
 import { sgemm } from '@conv2d/gemm';
 import { directForward, directInputGrad, directWeightGrad } from './direct.js';
 import { col2imTile, im2colTile } from './im2col.js';
+import { forwardNhwc } from './nhwc.js';
 
 /**
  * A job is one pass cut into independent tasks. The same object runs on the calling thread
@@ -21,6 +22,8 @@ export const Op = {
   inputCol2im: 4,
   /** task (n, g0, g1, -): dx[n, groups g0..g1) by direct scatter. */
   inputDirect: 5,
+  /** task (n, g, p0, p1): NHWC y[n, positions p0..p1, group g] (x and y stay NHWC). */
+  forwardNhwc: 6,
 } as const;
 
 export const TASK_STRIDE = 4;
@@ -252,6 +255,9 @@ export function runTask(job: Job, index: number, slot: number, ws: Float32Array)
   switch (job.op) {
     case Op.forwardGemm:
       forwardGemm(job, ws, n, a, b, c);
+      return;
+    case Op.forwardNhwc:
+      forwardNhwc(job, ws, n, a, b, c);
       return;
     case Op.forwardDirect:
       directForward(
