@@ -5,12 +5,12 @@ import { defineConfig, type Plugin } from 'vite';
 const NODE_BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 
 /** Packages whose browser entry points must not import Node built-ins at all. */
-const BROWSER_SAFE = /\/packages\/(core|backend-naive|conformance)\//;
+const BROWSER_SAFE = /\/packages\/(core|backend-naive|backend-im2col|backend-gpujs|conformance)\//;
 
 /**
- * Fails the build when core, backend-naive or @conv2d/conformance/runner imports a Node
- * built-in (Vite would only warn and substitute an empty module). The engines may reach Node
- * modules behind runtime checks; Vite's warnings list those.
+ * Fails the build when a conv2d package's browser entry (core, backend-naive,
+ * @conv2d/conformance/runner, and the engines' `browser` export condition) imports a Node
+ * built-in: Vite would only warn and substitute an empty module, other bundlers fail.
  */
 export function browserSafety(): Plugin {
   return {

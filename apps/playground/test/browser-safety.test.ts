@@ -27,7 +27,13 @@ async function bundle(specifier: string): Promise<void> {
 }
 
 describe('browser bundles import no Node built-ins', () => {
-  it.each(['@conv2d/core', '@conv2d/backend-naive', '@conv2d/conformance/runner'])(
+  it.each([
+    '@conv2d/core',
+    '@conv2d/backend-naive',
+    '@conv2d/conformance/runner',
+    '@conv2d/backend-im2col',
+    '@conv2d/backend-gpujs',
+  ])(
     '%s',
     async (specifier) => {
       await expect(bundle(specifier)).resolves.toBeUndefined();
