@@ -302,7 +302,7 @@ export function createEngine(settings: EngineSettings): Engine {
       const flipped = wanted.dx && transposed ? flipKernel(d, w, alloc(d.wSize, shared)) : null;
       const upImage = transposed ? transposedDescription(d, 1).xSize : 0;
       let up: Float32Array | null = null;
-      if (useKept) stats.im2colReused++;
+      if (useKept && acc) stats.im2colReused++;
 
       const [tileBytes, stageBytes] = budgets(shared || d.layout === 'NHWC' || transposed);
       const step = imagesPerChunk(d, 2 * xImage + yImage + upImage, stageBytes);
