@@ -72,10 +72,14 @@ async function warmUp(
 async function handle(c: Command): Promise<Reply> {
   switch (c.op) {
     case 'init': {
+      // a process kept for several layers (--quick) keeps its engine
       layer = c.layer;
-      // peers do not need the registry (nor to load every backend into their memory)
-      if (c.def.kind === 'conv2d') await registerProviders(c.providers);
-      adapter = await createAdapter(c.def);
+      inputs = null;
+      if (!adapter) {
+        // peers do not need the registry (nor to load every backend into their memory)
+        if (c.def.kind === 'conv2d') await registerProviders(c.providers);
+        adapter = await createAdapter(c.def);
+      }
       const absent: Partial<Record<Pass, string>> = {};
       for (const p of PASSES) {
         const why = adapter.absent(c.layer, p);

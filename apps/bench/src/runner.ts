@@ -28,6 +28,11 @@ export interface Method {
   minReps: number;
   /** One run longer than this is stopped and the cell reported skipped. */
   runCapMs: number;
+  /**
+   * A fresh process per engine and layer (peak RSS per layer), or one per engine for the
+   * whole run (start-up paid once; the RSS is then the peak so far).
+   */
+  processPerLayer: boolean;
   /** Largest naive reference computed for the check; bigger layers are checked on a slice. */
   maxReferenceFlops: number;
 }
@@ -37,6 +42,7 @@ export const DEFAULT_METHOD: Method = {
   maxReps: 9,
   minReps: 3,
   runCapMs: 8_000,
+  processPerLayer: true,
   maxReferenceFlops: 6e7,
 };
 
@@ -45,6 +51,7 @@ export const QUICK_METHOD: Method = {
   maxReps: 3,
   minReps: 1,
   runCapMs: 1_000,
+  processPerLayer: false,
   maxReferenceFlops: 1e7,
 };
 
@@ -123,11 +130,13 @@ export async function runBench(o: RunOptions): Promise<Row[]> {
     done++;
     o.onProgress?.({ done, total, label, ...(row ? { row } : {}) });
   };
+  const kept = new Map<string, ChildHandle>();
+  const keptLayer = new Map<ChildHandle, number>();
   try {
-    for (const layer of o.layers) {
-      const dataDir = join(dataRoot, layer.id);
+    for (const [index, layer] of o.layers.entries()) {
+      const dataDir = join(dataRoot, String(index));
       writeLayerData(layer, dataDir);
-      const children = new Map<string, ChildHandle>();
+      const children = o.method.processPerLayer ? new Map<string, ChildHandle>() : kept;
       const absent = new Map<string, Partial<Record<Pass, string>>>();
       const initErrors = new Map<string, string>();
       const rss = new Map<string, number>();
@@ -138,9 +147,10 @@ export async function runBench(o: RunOptions): Promise<Row[]> {
       // a child per engine; a killed one is replaced for the next pass
       const childFor = async (e: EngineEntry): Promise<ChildHandle> => {
         const existing = children.get(e.def.name);
-        if (existing?.alive) return existing;
-        const child = new ChildHandle(o.childScript);
+        if (existing?.alive && keptLayer.get(existing) === index) return existing;
+        const child = existing?.alive ? existing : new ChildHandle(o.childScript);
         children.set(e.def.name, child);
+        keptLayer.set(child, index);
         const r = expectOk(
           await child.send(
             { op: 'init', def: e.def, layer, dataDir, providers: o.providers },
@@ -291,7 +301,7 @@ export async function runBench(o: RunOptions): Promise<Row[]> {
           const r = await child.send({ op: 'rss' }).catch(() => null);
           if (r?.ok) noteRss(name, r.maxRssKiB);
         }
-        await child.close();
+        if (o.method.processPerLayer) await child.close();
       }
       for (const row of layerRows) {
         const peak = rss.get(row.engine);
@@ -301,6 +311,7 @@ export async function runBench(o: RunOptions): Promise<Row[]> {
       rmSync(dataDir, { recursive: true, force: true });
     }
   } finally {
+    await Promise.all([...kept.values()].map((c) => c.close()));
     rmSync(dataRoot, { recursive: true, force: true });
   }
   return rows;

@@ -47,53 +47,57 @@ describe('engine selection', () => {
 });
 
 describe('a bench run (tiny layers, child processes)', () => {
-  it('checks and times every cell; passes an engine lacks are absent, never zero', async () => {
-    await registerProviders([]);
-    const oracle = await createBackend('naive');
-    const engines = selectEngines(
-      await registryEngines(),
-      ['naive', 'onnxruntime@t1', 'tfjs-wasm'],
-      false,
-    );
-    const layers = [tinyLayer(), depthwiseLayer()];
-    const events: number[] = [];
-    const rows = await runBench({
-      layers,
-      engines,
-      method: { ...QUICK_METHOD, maxReferenceFlops: 500 }, // forces checks on slices
-      oracle,
-      providers: [],
-      childScript,
-      onProgress: (e) => events.push(e.done),
-    });
-    rankAgainstPeers(rows);
-    const cells = rows.map(
-      (r) =>
-        `${r.layer.split(' ')[0]}${r.layer.includes('depth') ? 'd' : ''} ${r.pass} ${r.engine}`,
-    );
-    // onnxruntime has forward only; tfjs-wasm has no dw, and no depthwise dx
-    expect(cells.filter((c) => c.includes('onnxruntime')).every((c) => c.includes('forward'))).toBe(
-      true,
-    );
-    expect(rows.filter((r) => r.engine === 'tfjs-wasm').map((r) => `${r.layer}|${r.pass}`)).toEqual(
-      ['T tiny|forward', 'T tiny|dx', 'T depthwise|forward'],
-    );
-    expect(rows.filter((r) => r.engine === 'naive')).toHaveLength(6);
-    for (const r of rows) {
-      expect(r.status, `${r.engine} ${r.layer} ${r.pass}: ${r.reason}`).toBe('ok');
-      expect(r.medianMs).toBeGreaterThan(0);
-      expect(r.gflops).toBeCloseTo(r.flops / ((r.medianMs as number) * 1e6), 6);
-      expect(r.peakRssMiB).toBeGreaterThan(10);
-      expect(r.checked).toMatch(/slices n\d+-\d+ .* and n/);
-      expect(r.peer).toBe(r.engine !== 'naive');
-    }
-    // ranked against the best peer of the same layer and pass
-    const fwd = rows.filter((r) => r.layer === 'T tiny' && r.pass === 'forward');
-    const best = Math.min(...fwd.filter((r) => r.peer).map((r) => r.medianMs as number));
-    for (const r of fwd) expect(r.vsBestPeer).toBeCloseTo(best / (r.medianMs as number), 9);
-    expect(events.at(-1)).toBe(layers.length * 3 * engines.length);
-    oracle.dispose();
-  }, 60_000);
+  it.each([true, false])(
+    'checks and times every cell; absent passes have no row (process per layer: %s)',
+    async (processPerLayer) => {
+      await registerProviders([]);
+      const oracle = await createBackend('naive');
+      const engines = selectEngines(
+        await registryEngines(),
+        ['naive', 'onnxruntime@t1', 'tfjs-wasm'],
+        false,
+      );
+      const layers = [tinyLayer(), depthwiseLayer()];
+      const events: number[] = [];
+      const rows = await runBench({
+        layers,
+        engines,
+        method: { ...QUICK_METHOD, processPerLayer, maxReferenceFlops: 500 }, // checks on slices
+        oracle,
+        providers: [],
+        childScript,
+        onProgress: (e) => events.push(e.done),
+      });
+      rankAgainstPeers(rows);
+      const cells = rows.map(
+        (r) =>
+          `${r.layer.split(' ')[0]}${r.layer.includes('depth') ? 'd' : ''} ${r.pass} ${r.engine}`,
+      );
+      // onnxruntime has forward only; tfjs-wasm has no dw, and no depthwise dx
+      expect(
+        cells.filter((c) => c.includes('onnxruntime')).every((c) => c.includes('forward')),
+      ).toBe(true);
+      expect(
+        rows.filter((r) => r.engine === 'tfjs-wasm').map((r) => `${r.layer}|${r.pass}`),
+      ).toEqual(['T tiny|forward', 'T tiny|dx', 'T depthwise|forward']);
+      expect(rows.filter((r) => r.engine === 'naive')).toHaveLength(6);
+      for (const r of rows) {
+        expect(r.status, `${r.engine} ${r.layer} ${r.pass}: ${r.reason}`).toBe('ok');
+        expect(r.medianMs).toBeGreaterThan(0);
+        expect(r.gflops).toBeCloseTo(r.flops / ((r.medianMs as number) * 1e6), 6);
+        expect(r.peakRssMiB).toBeGreaterThan(10);
+        expect(r.checked).toMatch(/slices n\d+-\d+ .* and n/);
+        expect(r.peer).toBe(r.engine !== 'naive');
+      }
+      // ranked against the best peer of the same layer and pass
+      const fwd = rows.filter((r) => r.layer === 'T tiny' && r.pass === 'forward');
+      const best = Math.min(...fwd.filter((r) => r.peer).map((r) => r.medianMs as number));
+      for (const r of fwd) expect(r.vsBestPeer).toBeCloseTo(best / (r.medianMs as number), 9);
+      expect(events.at(-1)).toBe(layers.length * 3 * engines.length);
+      oracle.dispose();
+    },
+    60_000,
+  );
 
   it('reports an engine outside the bounds as wrong (a --provider module), and a throw as failed', async () => {
     const provider = fileURLToPath(new URL('./fixtures/off-by-one-backend.js', import.meta.url));
