@@ -116,6 +116,22 @@ describe('worker threads', () => {
     }
   });
 
+  it('runs overlapping calls on one pool correctly', async () => {
+    const b = await createIm2colBackend({ threads: 2, minThreadedFlops: 0 });
+    const one = await createIm2colBackend({ threads: 1 });
+    const inputs = [1, 2, 3].map((seed) => ({ shape: x.shape, data: random(x.data.length, seed) }));
+    const together = await Promise.all(inputs.map((xi) => b.forward(xi, w, null, options)));
+    for (const [i, xi] of inputs.entries()) {
+      const alone = await one.forward(xi, w, null, options);
+      alone.data.forEach((v, k) => {
+        expect(Math.abs(v - together[i].data[k])).toBeLessThanOrEqual(1e-5);
+      });
+    }
+    expect(b.stats.threadedJobs).toBe(3);
+    b.dispose();
+    one.dispose();
+  });
+
   it('starts its workers from the CommonJS build too', () => {
     const dist = fileURLToPath(new URL('../dist/index.cjs', import.meta.url));
     const script = `
