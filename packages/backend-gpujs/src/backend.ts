@@ -55,6 +55,10 @@ export async function createGpujsBackend(options: GpujsBackendOptions = {}): Pro
   if (requested !== undefined && !isMode(requested)) {
     fail('unknown-backend', 'options.mode', requested, `one of ${MODES.join(', ')}`);
   }
+  const limit = options.maxElements;
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+    fail('invalid-option', 'options.maxElements', limit, 'a positive integer');
+  }
   const mode = requested ?? (await bestMode());
   const availability = await probeMode(mode);
   if (!availability.available) {
@@ -67,10 +71,6 @@ export async function createGpujsBackend(options: GpujsBackendOptions = {}): Pro
   }
   const engine = new Engine(mode);
   const name = requested ? `gpujs:${mode}` : 'gpujs';
-  const limit = options.maxElements;
-  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
-    fail('invalid-option', 'options.maxElements', limit, 'a positive integer');
-  }
   const backend = defineBackend(name, capabilitiesOf(mode, limit), {
     forward: (desc, x, w, b) => engine.forward(desc, x, w, b),
     backward: (desc, dy, x, w, wanted) => engine.backward(desc, dy, x, w, wanted),
