@@ -68,10 +68,26 @@ export function im2colTile(
         const a = Math.min(Math.max(jLo, j), jEnd);
         const b = Math.max(a, Math.min(jHi, jEnd));
         for (let jj = j; jj < a; jj++) out[o++] = 0;
+        // Unrolled by four: the copy, not the GEMM, is the cost of im2col in JavaScript.
+        let s = row + a * sw;
+        const e = row + b * sw;
         if (sw === 1) {
-          for (let s = row + a, e = row + b; s < e; s++) out[o++] = x[s];
+          for (; s + 3 < e; s += 4, o += 4) {
+            out[o] = x[s];
+            out[o + 1] = x[s + 1];
+            out[o + 2] = x[s + 2];
+            out[o + 3] = x[s + 3];
+          }
+          for (; s < e; s++) out[o++] = x[s];
         } else {
-          for (let s = row + a * sw, e = row + b * sw; s < e; s += sw) out[o++] = x[s];
+          const s4 = 4 * sw;
+          for (; s + 3 * sw < e; s += s4, o += 4) {
+            out[o] = x[s];
+            out[o + 1] = x[s + sw];
+            out[o + 2] = x[s + 2 * sw];
+            out[o + 3] = x[s + 3 * sw];
+          }
+          for (; s < e; s += sw) out[o++] = x[s];
         }
         for (let jj = b; jj < jEnd; jj++) out[o++] = 0;
       }
@@ -131,10 +147,18 @@ export function col2imTile(
         const a = Math.min(Math.max(jLo, j), jEnd);
         const b = Math.max(a, Math.min(jHi, jEnd));
         let c = o + (a - j);
+        let s = row + a * sw;
+        const e = row + b * sw;
         if (sw === 1) {
-          for (let s = row + a, e = row + b; s < e; s++) dx[s] += col[c++];
+          for (; s + 3 < e; s += 4, c += 4) {
+            dx[s] += col[c];
+            dx[s + 1] += col[c + 1];
+            dx[s + 2] += col[c + 2];
+            dx[s + 3] += col[c + 3];
+          }
+          for (; s < e; s++) dx[s] += col[c++];
         } else {
-          for (let s = row + a * sw, e = row + b * sw; s < e; s += sw) dx[s] += col[c++];
+          for (; s < e; s += sw) dx[s] += col[c++];
         }
       }
       o += jEnd - j;

@@ -60,8 +60,15 @@ function im2colRows(
           o += cig;
           continue;
         }
-        const from = xImage + (h * W + wc) * C;
-        for (let c = 0; c < cig; c++) out[o++] = x[from + c];
+        let from = xImage + (h * W + wc) * C;
+        const end = from + cig;
+        for (; from + 3 < end; from += 4, o += 4) {
+          out[o] = x[from];
+          out[o + 1] = x[from + 1];
+          out[o + 2] = x[from + 2];
+          out[o + 3] = x[from + 3];
+        }
+        for (; from < end; from++) out[o++] = x[from];
       }
     }
   }
