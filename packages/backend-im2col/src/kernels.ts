@@ -7,7 +7,8 @@ import { forwardNhwc } from './nhwc.js';
 /**
  * A job is one pass cut into independent tasks. The same object runs on the calling thread
  * (plain arrays) or is posted to workers (arrays over SharedArrayBuffer); every thread pulls
- * task indices from one shared counter until none are left (or runs a fixed share). All tensors are NCHW here.
+ * task indices from one shared counter until none are left, or runs a fixed share. Tensors
+ * are NCHW, except in `forwardNhwc`.
  */
 export const Op = {
   /** task (n, g, p0, p1): y[n, group g, positions p0..p1) through im2col + GEMM. */
