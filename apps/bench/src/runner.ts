@@ -77,6 +77,9 @@ export interface RunOptions {
   childScript?: string;
 }
 
+/** What a cell came to: a row without the fields every row of the layer and pass shares. */
+type Outcome = Omit<Row, 'layer' | 'pass' | 'flops' | 'engine' | 'peer' | 'peakRssMiB'>;
+
 interface Cell {
   engine: EngineEntry;
   child: ChildHandle;
@@ -174,10 +177,7 @@ export async function runBench(o: RunOptions): Promise<Row[]> {
         for (const s of slices) refs.push(await computeReference(o.oracle, layer, pass, s));
         const checked = checkedLabel(layer, slices);
         const cells: Cell[] = [];
-        const finish = (
-          e: EngineEntry,
-          row: Omit<Row, keyof typeof base | 'engine' | 'peer' | 'peakRssMiB'>,
-        ) => {
+        const finish = (e: EngineEntry, row: Outcome) => {
           const full: Row = {
             ...base,
             engine: e.def.name,
@@ -260,14 +260,12 @@ export async function runBench(o: RunOptions): Promise<Row[]> {
               );
             }
             finish(e, failure(err));
+            await child.send({ op: 'release' }).catch(() => undefined);
           }
         }
         // interleaved repetitions: A B C A B C ..., so drift hits every engine alike
         const rounds = Math.max(0, ...cells.map((c) => c.planned));
-        const failed = new Map<
-          Cell,
-          Omit<Row, 'layer' | 'pass' | 'flops' | 'engine' | 'peer' | 'peakRssMiB'>
-        >();
+        const failed = new Map<Cell, Outcome>();
         for (let r = 0; r < rounds; r++) {
           for (const c of cells) {
             if (r >= c.planned || failed.has(c)) continue;
@@ -282,12 +280,12 @@ export async function runBench(o: RunOptions): Promise<Row[]> {
           }
         }
         for (const c of cells) {
+          await c.child.send({ op: 'release' }).catch(() => undefined);
           const f = failed.get(c);
           if (f) {
             finish(c.engine, f);
             continue;
           }
-          await c.child.send({ op: 'release' }).catch(() => undefined);
           const s = summarize(c.times);
           bestRate.set(
             `${c.engine.def.name}|${pass}`,
@@ -322,9 +320,7 @@ export function plannedReps(m: Method, ms0: number): number {
   return Math.max(m.minReps, Math.min(m.maxReps, Math.floor(m.cellBudgetMs / ms0)));
 }
 
-function failure(
-  err: unknown,
-): Omit<Row, 'layer' | 'pass' | 'flops' | 'engine' | 'peer' | 'peakRssMiB'> {
+function failure(err: unknown): Outcome {
   const notRun = { medianMs: null, gflops: null };
   if (err instanceof TimeoutError) {
     const what = err.op === 'run' ? 'one run' : err.op;
