@@ -5,7 +5,7 @@ import { sgemmWasm, wasmSimdAvailable } from './wasm.js';
 export { sgemmReference } from './reference.js';
 export type { GemmImplementation, Sgemm } from './types.js';
 export { sgemmTypescript } from './typescript.js';
-export { sgemmWasm, wasmSimdAvailable } from './wasm.js';
+export { sgemmWasm, sgemmWasmB, wasmOperandB, wasmSimdAvailable } from './wasm.js';
 
 // Chosen on first use, so importing the package compiles nothing.
 let current: GemmImplementation | undefined;

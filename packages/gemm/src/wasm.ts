@@ -159,6 +159,83 @@ function copyC(
   }
 }
 
+/** Where the kernel's memory is free for this package's blocks (floats): after the operand region. */
+const heapStart = (kern: Kernel): number => align16(Math.ceil(kern.heapBase / 4));
+
+/**
+ * The resident operand: a region at the start of the kernel's memory that a caller fills with
+ * op(B) (e.g. an im2col tile) and then multiplies by with `sgemmWasmB`, so B is written once,
+ * straight where the kernel packs it from, instead of being built in a JS array and copied in.
+ */
+let residentFloats = 0;
+
+/**
+ * A view of `floats` floats of the kernel's memory for the caller to fill with B (row-major as
+ * stored, any row stride) before `sgemmWasmB`. The view stays valid, and its contents with it,
+ * until the next call into this module (a later call may grow the memory, which detaches the
+ * view; the contents are kept for `sgemmWasmB` but a new view must be taken to write again).
+ */
+export function wasmOperandB(floats: number): Float32Array {
+  const kern = loadKernel();
+  if (kern === null) {
+    throw new Error('sgemm: the WebAssembly SIMD kernel is not available in this runtime');
+  }
+  if (!Number.isInteger(floats) || floats < 0) {
+    throw new RangeError(`wasmOperandB: floats must be a non-negative integer, got ${floats}`);
+  }
+  residentFloats = floats;
+  const at = heapStart(kern);
+  return ensureHeap(kern, at + align16(floats)).subarray(at, at + floats);
+}
+
+/**
+ * sgemm with B taken from the resident operand (offset 0, row stride ldb, as filled through
+ * `wasmOperandB`); otherwise as `sgemmWasm`. Throws when `wasmSimdAvailable()` is false.
+ */
+export function sgemmWasmB(
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  aOffset: number,
+  lda: number,
+  ldb: number,
+  beta: number,
+  c: Float32Array,
+  cOffset: number,
+  ldc: number,
+): void {
+  const kern = loadKernel();
+  if (kern === null) {
+    throw new Error('sgemm: the WebAssembly SIMD kernel is not available in this runtime');
+  }
+  // Validated against a same-length stand-in: only the region's length matters here.
+  const region = new Float32Array(kern.memory.buffer, heapStart(kern) * 4, residentFloats);
+  checkSgemmArgs(transA, transB, m, n, k, a, aOffset, lda, region, 0, ldb, c, cOffset, ldc);
+  blocked(
+    kern,
+    transA,
+    transB,
+    m,
+    n,
+    k,
+    alpha,
+    a,
+    aOffset,
+    lda,
+    null,
+    0,
+    ldb,
+    beta,
+    c,
+    cOffset,
+    ldc,
+  );
+}
+
 /**
  * sgemm on the WebAssembly SIMD kernel (see `Sgemm`); alpha and beta are rounded to float32
  * as in BLAS sgemm. Throws when `wasmSimdAvailable()` is false.
@@ -186,6 +263,50 @@ export function sgemmWasm(
     throw new Error('sgemm: the WebAssembly SIMD kernel is not available in this runtime');
   }
   checkSgemmArgs(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc);
+  blocked(
+    kern,
+    transA,
+    transB,
+    m,
+    n,
+    k,
+    alpha,
+    a,
+    aOffset,
+    lda,
+    b,
+    bOffset,
+    ldb,
+    beta,
+    c,
+    cOffset,
+    ldc,
+  );
+}
+
+/**
+ * The validated product on the kernel, B copied in block by block from `b`, or, when `b` is
+ * null, read in place from the resident operand (offset bOffset there).
+ */
+function blocked(
+  kern: Kernel,
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  aOffset: number,
+  lda: number,
+  b: Float32Array | null,
+  bOffset: number,
+  ldb: number,
+  beta: number,
+  c: Float32Array,
+  cOffset: number,
+  ldc: number,
+): void {
   if (m === 0 || n === 0) return;
   if (k === 0 || alpha === 0) {
     scaleC(m, n, beta, c, cOffset, ldc);
@@ -204,11 +325,13 @@ export function sgemmWasm(
     ? n
     : Math.min(n, Math.max(NC, Math.floor(Math.min(stage / kb, stage / mb) / NC) * NC));
   // Memory plan (in floats): packed A block, packed B block, A block, B block, dense C block.
-  const packA = align16(Math.ceil(kern.heapBase / 4));
+  // A resident B occupies the start of the heap; the blocks go after it.
+  const resident = heapStart(kern);
+  const packA = b === null ? resident + align16(residentFloats) : resident;
   const packB = packA + align16(Math.ceil(Math.min(MC, mb) / MR) * MR * Math.min(KC, kb));
   const aAt = packB + align16(Math.ceil(Math.min(NC, nb) / NR) * NR * Math.min(KC, kb));
   const bAt = aAt + copyInRoom(mb, kb);
-  const cAt = bAt + copyInRoom(kb, nb);
+  const cAt = bAt + (b === null ? 0 : copyInRoom(kb, nb));
   const mem = ensureHeap(kern, cAt + mb * nb);
   // op(A)[i0:i0+mi, p0:p0+kj] and op(B)[p0:p0+kj, j0:j0+nj] as stored (a transposed operand is
   // stored k-major); each returns the row stride of its copy.
@@ -216,10 +339,15 @@ export function sgemmWasm(
     transA
       ? copyIn(mem, aAt, a, aOffset + p0 * lda + i0, lda, kj, mi)
       : copyIn(mem, aAt, a, aOffset + i0 * lda + p0, lda, mi, kj);
-  const copyB = (j0: number, nj: number, p0: number, kj: number): number =>
-    transB
-      ? copyIn(mem, bAt, b, bOffset + j0 * ldb + p0, ldb, nj, kj)
-      : copyIn(mem, bAt, b, bOffset + p0 * ldb + j0, ldb, kj, nj);
+  // Returns [where the block is in memory, its row stride there].
+  const blockB = (j0: number, nj: number, p0: number, kj: number): [number, number] => {
+    const start = transB ? bOffset + j0 * ldb + p0 : bOffset + p0 * ldb + j0;
+    if (b === null) return [resident + start, ldb];
+    const ld = transB
+      ? copyIn(mem, bAt, b, start, ldb, nj, kj)
+      : copyIn(mem, bAt, b, start, ldb, kj, nj);
+    return [bAt, ld];
+  };
   const wholeK = kb === k;
   let ldaIn = 0;
   for (let i0 = 0; i0 < m; i0 += mb) {
@@ -232,7 +360,7 @@ export function sgemmWasm(
       for (let p0 = 0; p0 < k; p0 += kb) {
         const kj = Math.min(kb, k - p0);
         if (!wholeK) ldaIn = copyA(i0, mi, p0, kj);
-        const ldbIn = copyB(j0, nj, p0, kj);
+        const [bIn, ldbIn] = blockB(j0, nj, p0, kj);
         kern.sgemm(
           transA ? 1 : 0,
           transB ? 1 : 0,
@@ -242,7 +370,7 @@ export function sgemmWasm(
           alpha,
           aAt * 4,
           ldaIn,
-          bAt * 4,
+          bIn * 4,
           ldbIn,
           // Later depth blocks accumulate onto the first.
           p0 === 0 ? beta : 1,

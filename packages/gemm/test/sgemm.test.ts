@@ -8,13 +8,23 @@ import {
   sgemm,
   sgemmTypescript,
   sgemmWasm,
+  sgemmWasmB,
+  wasmOperandB,
   wasmSimdAvailable,
 } from '../src/index.js';
 import { setStageFloats } from '../src/wasm.js';
 import { type Case, checkCase, rng } from './helpers.js';
 
-const implementations: [GemmImplementation, Sgemm][] = [['typescript', sgemmTypescript]];
-if (wasmSimdAvailable()) implementations.push(['wasm-simd', sgemmWasm]);
+/** sgemm through the resident operand: B (from bOffset on) is written into the kernel's memory. */
+const sgemmResident: Sgemm = (tA, tB, m, n, k, alpha, a, aO, lda, b, bO, ldb, beta, c, cO, ldc) => {
+  wasmOperandB(b.length - bO).set(b.subarray(bO));
+  sgemmWasmB(tA, tB, m, n, k, alpha, a, aO, lda, ldb, beta, c, cO, ldc);
+};
+
+const implementations: [string, Sgemm][] = [['typescript', sgemmTypescript]];
+if (wasmSimdAvailable()) {
+  implementations.push(['wasm-simd', sgemmWasm], ['wasm-simd, resident B', sgemmResident]);
+}
 
 const SIZES = [1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 16, 17, 31, 33, 47, 64];
 const ALPHAS = [1, -0.5, 2.5, 1e-3];
@@ -138,7 +148,8 @@ describe('implementation selection', () => {
     const initial = gemmImplementation();
     expect(initial).toBe(wasmSimdAvailable() ? 'wasm-simd' : 'typescript');
     try {
-      for (const [name] of implementations) {
+      for (const name of ['typescript', 'wasm-simd'] as const) {
+        if (name === 'wasm-simd' && !wasmSimdAvailable()) continue;
         setGemmImplementation(name);
         expect(gemmImplementation()).toBe(name);
         expect(
@@ -192,6 +203,7 @@ describe.runIf(wasmSimdAvailable())('sgemm (wasm-simd) host blocking', () => {
             cOffset: 3,
           };
           expect(checkCase(sgemmWasm, t, seed++), JSON.stringify(t)).toBeNull();
+          expect(checkCase(sgemmResident, t, seed++), JSON.stringify(t)).toBeNull();
         }
       } finally {
         setStageFloats(previous);
