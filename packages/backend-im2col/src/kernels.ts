@@ -1,8 +1,9 @@
 import type { ConvDescription } from '@conv2d/core';
-import { gemmImplementation, sgemm, sgemmWasmB, wasmOperandB } from '@conv2d/gemm';
+import { gemmImplementation, sgemm, sgemmWasmB } from '@conv2d/gemm';
 import { directForward, directInputGrad, directWeightGrad } from './direct.js';
 import { col2imTile, im2colTile } from './im2col.js';
 import { forwardNhwc } from './nhwc.js';
+import { RESIDENT_TILE_FLOATS, residentTile, stageImage } from './resident.js';
 
 /**
  * A job is one pass cut into independent tasks. The same object runs on the calling thread
@@ -110,13 +111,6 @@ function im2colSource(
 }
 
 /**
- * Largest im2col tile built straight inside the Wasm GEMM's memory (floats, 1 MiB): the tile is
- * still in L2 when the kernel packs it (measured: 1 MiB beat 0.25, 0.5, 4 and 7 MiB tiles), and
- * the GEMM's memory stays within its usual size whatever `workspaceBytes` is.
- */
-const RESIDENT_TILE_FLOATS = 1 << 18;
-
-/**
  * Whether the im2col tiles of this job go straight into the Wasm GEMM's memory (its resident
  * operand) rather than through the JS workspace: saves copying each tile into the kernel.
  */
@@ -146,15 +140,16 @@ function forwardGemm(job: Job, ws: Float32Array, n: number, g: number, p0: numbe
         p1 - p0,
         resident ? Math.min(job.tileFloats, RESIDENT_TILE_FLOATS) : job.tileFloats,
       );
+  const x = job.x as Float32Array;
   const xBase = n * d.inChannels * d.inHeight * d.inWidth;
+  const at = resident ? stageImage(d, x, xBase, g, kc * pc) : null;
   for (let pt = p0; pt < p1; pt += pc) {
     const pe = Math.min(p1, pt + pc);
     for (let kt = 0; kt < K; kt += kc) {
       const ke = Math.min(K, kt + kc);
       const beta = kt === 0 && !job.b ? 0 : 1;
-      if (resident) {
-        const tile = wasmOperandB((ke - kt) * (pe - pt));
-        im2colTile(d, job.x as Float32Array, xBase, g, kt, ke, pt, pe, tile, 0, pe - pt);
+      if (at) {
+        residentTile(d, at, x, xBase, g, kt, ke, pt, pe);
         const w = job.w as Float32Array;
         sgemmWasmB(
           false,
@@ -166,6 +161,7 @@ function forwardGemm(job: Job, ws: Float32Array, n: number, g: number, p0: numbe
           w,
           wBase + kt,
           K,
+          at.tileAt,
           pe - pt,
           beta,
           y,
@@ -221,15 +217,16 @@ function weightGemm(
         p1 - p0,
         resident ? Math.min(job.tileFloats, RESIDENT_TILE_FLOATS) : job.tileFloats,
       );
+  const x = job.x as Float32Array;
   const xBase = n * d.inChannels * d.inHeight * d.inWidth;
   const acc = job.acc as Float32Array;
+  const at = resident ? stageImage(d, x, xBase, g, kc * pc) : null;
   for (let pt = p0; pt < p1; pt += pc) {
     const pe = Math.min(p1, pt + pc);
     for (let kt = 0; kt < K; kt += kc) {
       const ke = Math.min(K, kt + kc);
-      if (resident) {
-        const tile = wasmOperandB((ke - kt) * (pe - pt));
-        im2colTile(d, job.x as Float32Array, xBase, g, kt, ke, pt, pe, tile, 0, pe - pt);
+      if (at) {
+        residentTile(d, at, x, xBase, g, kt, ke, pt, pe);
         sgemmWasmB(
           false,
           true,
@@ -240,6 +237,7 @@ function weightGemm(
           dy,
           dyBase + pt,
           P,
+          at.tileAt,
           pe - pt,
           1,
           acc,

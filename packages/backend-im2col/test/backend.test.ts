@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Conv2dError, createBackend, registerBackend, unregisterBackend } from '@conv2d/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backendProvider, createIm2colBackend, DEFAULT_DX_METHOD } from '../src/index.js';
-import { random } from './reference.js';
+import { random, reference, worstError } from './reference.js';
 
 const x = { shape: [1, 8, 12, 12], data: random(8 * 144, 5) };
 const w = { shape: [8, 8, 3, 3], data: random(8 * 72, 6) };
@@ -88,6 +88,21 @@ describe('provider and options', () => {
     }
     big.dispose();
     tiny.dispose();
+  });
+
+  it('is right on an image group too large to stage in the Wasm GEMM memory (over 4 MiB)', async () => {
+    // 65 x 128 x 128 floats per image: tiles are gathered by the JS loop, not from a staged copy.
+    const bx = { shape: [1, 65, 128, 128], data: random(65 * 128 * 128, 11) };
+    const bw = { shape: [2, 65, 3, 3], data: random(2 * 65 * 9, 12) };
+    const opts = { padding: 1, stride: 2 };
+    const backend = await createIm2colBackend({ threads: 1 });
+    const y = await backend.forward(bx, bw, null, opts);
+    const dy = { shape: y.shape, data: random(y.data.length, 13) };
+    const { dw } = await backend.backward(dy, bx, bw, opts, { dx: false, dw: true, db: false });
+    const want = reference(bx, bw, null, dy, opts);
+    expect(worstError(y.data, want.y, 1e-4)).toBeLessThanOrEqual(0);
+    expect(worstError(dw?.data as Float32Array, want.dw, 1e-3)).toBeLessThanOrEqual(0);
+    backend.dispose();
   });
 
   it('rejects calls after dispose', async () => {

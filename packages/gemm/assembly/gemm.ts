@@ -307,3 +307,67 @@ export function sgemm(
     }
   }
 }
+
+/**
+ * Convolution helper that shares this memory with the GEMM, so a patch matrix is built where
+ * the kernel reads it: writes rows [k0, k1) x columns [p0, p1) of the im2col matrix of one
+ * image group (NCHW channels at x, each H x W) to dst, row stride ld. Row k = (ci*Kh + m)*Kw + q,
+ * column p = i*Wo + j reads x[ci, i*sh + m*dh - padTop, j*sw + q*dw - padLeft], zero outside.
+ */
+export function im2col(
+  x: usize,
+  H: i32,
+  W: i32,
+  Wo: i32,
+  Kw: i32,
+  KK: i32,
+  sh: i32,
+  sw: i32,
+  dh: i32,
+  dw: i32,
+  padTop: i32,
+  padLeft: i32,
+  k0: i32,
+  k1: i32,
+  p0: i32,
+  p1: i32,
+  dst: usize,
+  ld: i32,
+): void {
+  const HW = H * W;
+  const i0 = p0 / Wo;
+  const j0 = p0 - i0 * Wo;
+  const step = (<usize>sw) << 2;
+  for (let k = k0; k < k1; k++) {
+    const ci = k / KK;
+    const r = k - ci * KK;
+    const m = r / Kw;
+    const q = r - m * Kw;
+    const hOff = m * dh - padTop;
+    const wOff = q * dw - padLeft;
+    // Output columns [jLo, jHi) read inside the row; the rest are padding.
+    const jLo = wOff >= 0 ? 0 : min(Wo, (sw - 1 - wOff) / sw);
+    const jHi = max(jLo, W - wOff <= 0 ? 0 : min(Wo, (W - wOff + sw - 1) / sw));
+    let o = dst + ((<usize>(k - k0) * ld) << 2);
+    let p = p0;
+    let i = i0;
+    let j = j0;
+    while (p < p1) {
+      const jEnd = min(Wo, j + p1 - p);
+      const h = i * sh + hOff;
+      const a = h < 0 || h >= H ? jEnd : min(max(jLo, j), jEnd);
+      const b = h < 0 || h >= H ? jEnd : max(a, min(jHi, jEnd));
+      for (let t = j; t < a; t++, o += 4) store<f32>(o, 0);
+      let s = x + ((<usize>(ci * HW + h * W + wOff + a * sw)) << 2);
+      let n = b - a;
+      if (sw === 1) {
+        for (; n >= 4; n -= 4, s += 16, o += 16) v128.store(o, v128.load(s));
+      }
+      for (; n > 0; n--, s += step, o += 4) store<f32>(o, load<f32>(s));
+      for (let t = b; t < jEnd; t++, o += 4) store<f32>(o, 0);
+      p += jEnd - j;
+      j = 0;
+      i++;
+    }
+  }
+}

@@ -5,7 +5,14 @@ import { sgemmWasm, wasmSimdAvailable } from './wasm.js';
 export { sgemmReference } from './reference.js';
 export type { GemmImplementation, Sgemm } from './types.js';
 export { sgemmTypescript } from './typescript.js';
-export { sgemmWasm, sgemmWasmB, wasmOperandB, wasmSimdAvailable } from './wasm.js';
+export {
+  type Im2colGeometry,
+  sgemmWasm,
+  sgemmWasmB,
+  wasmIm2col,
+  wasmOperandB,
+  wasmSimdAvailable,
+} from './wasm.js';
 
 // Chosen on first use, so importing the package compiles nothing.
 let current: GemmImplementation | undefined;

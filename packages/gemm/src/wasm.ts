@@ -39,6 +39,7 @@ interface Kernel {
     kcBlock: number,
     ncBlock: number,
   ) => void;
+  im2col: (...args: number[]) => void;
 }
 
 // undefined: not tried yet; null: unavailable in this runtime.
@@ -63,8 +64,14 @@ function loadKernel(): Kernel | null {
         memory: WebAssembly.Memory;
         heapBase: () => number;
         sgemm: Kernel['sgemm'];
+        im2col: Kernel['im2col'];
       };
-      kernel = { memory: exports.memory, heapBase: exports.heapBase(), sgemm: exports.sgemm };
+      kernel = {
+        memory: exports.memory,
+        heapBase: exports.heapBase(),
+        sgemm: exports.sgemm,
+        im2col: exports.im2col,
+      };
     }
   } catch {
     kernel = null;
@@ -189,8 +196,9 @@ export function wasmOperandB(floats: number): Float32Array {
 }
 
 /**
- * sgemm with B taken from the resident operand (offset 0, row stride ldb, as filled through
- * `wasmOperandB`); otherwise as `sgemmWasm`. Throws when `wasmSimdAvailable()` is false.
+ * sgemm with B taken from the resident operand (from bOffset on, row stride ldb, as filled
+ * through `wasmOperandB` or `wasmIm2col`); otherwise as `sgemmWasm`. Throws when
+ * `wasmSimdAvailable()` is false.
  */
 export function sgemmWasmB(
   transA: boolean,
@@ -202,6 +210,7 @@ export function sgemmWasmB(
   a: Float32Array,
   aOffset: number,
   lda: number,
+  bOffset: number,
   ldb: number,
   beta: number,
   c: Float32Array,
@@ -214,7 +223,7 @@ export function sgemmWasmB(
   }
   // Validated against a same-length stand-in: only the region's length matters here.
   const region = new Float32Array(kern.memory.buffer, heapStart(kern) * 4, residentFloats);
-  checkSgemmArgs(transA, transB, m, n, k, a, aOffset, lda, region, 0, ldb, c, cOffset, ldc);
+  checkSgemmArgs(transA, transB, m, n, k, a, aOffset, lda, region, bOffset, ldb, c, cOffset, ldc);
   blocked(
     kern,
     transA,
@@ -227,12 +236,82 @@ export function sgemmWasmB(
     aOffset,
     lda,
     null,
-    0,
+    bOffset,
     ldb,
     beta,
     c,
     cOffset,
     ldc,
+  );
+}
+
+/** Sizes of one convolution for `wasmIm2col` (an image group in NCHW, the kernel's window). */
+export interface Im2colGeometry {
+  inHeight: number;
+  inWidth: number;
+  outWidth: number;
+  kernelHeight: number;
+  kernelWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  dilationHeight: number;
+  dilationWidth: number;
+  padTop: number;
+  padLeft: number;
+}
+
+/**
+ * Builds rows [k0, k1) x columns [p0, p1) of an im2col matrix inside the resident operand, at
+ * float offset `at` with row stride `ld`, from channels of an image already copied there (at
+ * float offset `xAt`, NCHW, `channels` planes); row k = (ci*Kh + m)*Kw + q, column p = i*Wout + j,
+ * padding read as zero. Convolution code uses it to hand `sgemmWasmB` its patch matrix without
+ * building it in JavaScript (several times faster: SIMD row copies, no bounds checks).
+ */
+export function wasmIm2col(
+  g: Im2colGeometry,
+  xAt: number,
+  channels: number,
+  k0: number,
+  k1: number,
+  p0: number,
+  p1: number,
+  at: number,
+  ld: number,
+): void {
+  const kern = loadKernel();
+  if (kern === null) {
+    throw new Error('sgemm: the WebAssembly SIMD kernel is not available in this runtime');
+  }
+  const KK = g.kernelHeight * g.kernelWidth;
+  const xEnd = xAt + channels * g.inHeight * g.inWidth;
+  if (
+    !(xAt >= 0 && k0 >= 0 && k0 <= k1 && k1 <= channels * KK && p0 >= 0 && p0 <= p1) ||
+    !(ld >= p1 - p0 && at >= 0 && xEnd <= residentFloats) ||
+    at + (k1 - k0) * ld > residentFloats
+  ) {
+    throw new RangeError('wasmIm2col: the image or the tile lies outside the resident operand');
+  }
+  if (k0 === k1 || p0 === p1) return;
+  const base = heapStart(kern);
+  kern.im2col(
+    (base + xAt) * 4,
+    g.inHeight,
+    g.inWidth,
+    g.outWidth,
+    g.kernelWidth,
+    KK,
+    g.strideHeight,
+    g.strideWidth,
+    g.dilationHeight,
+    g.dilationWidth,
+    g.padTop,
+    g.padLeft,
+    k0,
+    k1,
+    p0,
+    p1,
+    (base + at) * 4,
+    ld,
   );
 }
 

@@ -9,6 +9,7 @@ import {
   sgemmTypescript,
   sgemmWasm,
   sgemmWasmB,
+  wasmIm2col,
   wasmOperandB,
   wasmSimdAvailable,
 } from '../src/index.js';
@@ -17,8 +18,8 @@ import { type Case, checkCase, rng } from './helpers.js';
 
 /** sgemm through the resident operand: B (from bOffset on) is written into the kernel's memory. */
 const sgemmResident: Sgemm = (tA, tB, m, n, k, alpha, a, aO, lda, b, bO, ldb, beta, c, cO, ldc) => {
-  wasmOperandB(b.length - bO).set(b.subarray(bO));
-  sgemmWasmB(tA, tB, m, n, k, alpha, a, aO, lda, ldb, beta, c, cO, ldc);
+  wasmOperandB(b.length).set(b);
+  sgemmWasmB(tA, tB, m, n, k, alpha, a, aO, lda, bO, ldb, beta, c, cO, ldc);
 };
 
 const implementations: [string, Sgemm][] = [['typescript', sgemmTypescript]];
@@ -211,4 +212,85 @@ describe.runIf(wasmSimdAvailable())('sgemm (wasm-simd) host blocking', () => {
     },
     60_000,
   );
+});
+
+describe.runIf(wasmSimdAvailable())('wasmIm2col', () => {
+  const geometries = [
+    // inHeight, inWidth, kernel, stride, dilation, padTop, padLeft
+    [5, 7, [3, 3], [1, 1], [1, 1], 1, 1],
+    [9, 11, [3, 2], [2, 3], [1, 2], 2, 0],
+    [6, 6, [1, 1], [1, 1], [1, 1], 0, 0],
+    [13, 10, [7, 5], [2, 2], [1, 1], 3, 4],
+    [4, 17, [2, 3], [1, 1], [2, 1], 0, 5],
+  ] as const;
+
+  it.each(geometries)(
+    'matches a plain loop on %ix%i inputs with various windows',
+    (H, W, [Kh, Kw], [sh, sw], [dh, dw], padTop, padLeft) => {
+      const r = rng(H * 31 + W);
+      const channels = 3;
+      const Ho = Math.floor((H + 2 * padTop - dh * (Kh - 1) - 1) / sh) + 1;
+      const Wo = Math.floor((W + 2 * padLeft - dw * (Kw - 1) - 1) / sw) + 1;
+      const g = {
+        inHeight: H,
+        inWidth: W,
+        outWidth: Wo,
+        kernelHeight: Kh,
+        kernelWidth: Kw,
+        strideHeight: sh,
+        strideWidth: sw,
+        dilationHeight: dh,
+        dilationWidth: dw,
+        padTop,
+        padLeft,
+      };
+      const x = Float32Array.from({ length: channels * H * W }, () => r() * 2 - 1);
+      const K = channels * Kh * Kw;
+      const P = Ho * Wo;
+      // Whole matrix, then an odd block of it (a partial first and last output row).
+      for (const [k0, k1, p0, p1] of [
+        [0, K, 0, P],
+        [Math.min(2, K - 1), K, Math.min(3, P - 1), Math.max(Math.min(3, P - 1) + 1, P - 2)],
+      ]) {
+        const ld = p1 - p0 + 2;
+        const xAt = 5;
+        const at = xAt + x.length + 3;
+        const view = wasmOperandB(at + (k1 - k0) * ld);
+        view.fill(Number.NaN);
+        view.set(x, xAt);
+        wasmIm2col(g, xAt, channels, k0, k1, p0, p1, at, ld);
+        const got = wasmOperandB(at + (k1 - k0) * ld);
+        for (let k = k0; k < k1; k++) {
+          const ci = Math.floor(k / (Kh * Kw));
+          const m = Math.floor((k % (Kh * Kw)) / Kw);
+          const q = k % Kw;
+          for (let p = p0; p < p1; p++) {
+            const h = Math.floor(p / Wo) * sh + m * dh - padTop;
+            const w = (p % Wo) * sw + q * dw - padLeft;
+            const want = h >= 0 && h < H && w >= 0 && w < W ? x[(ci * H + h) * W + w] : 0;
+            expect(got[at + (k - k0) * ld + p - p0], `k ${k} p ${p}`).toBe(want);
+          }
+        }
+      }
+    },
+  );
+
+  it('refuses a tile or image outside the resident operand', () => {
+    const g = {
+      inHeight: 4,
+      inWidth: 4,
+      outWidth: 4,
+      kernelHeight: 3,
+      kernelWidth: 3,
+      strideHeight: 1,
+      strideWidth: 1,
+      dilationHeight: 1,
+      dilationWidth: 1,
+      padTop: 1,
+      padLeft: 1,
+    };
+    wasmOperandB(16 + 9 * 16 - 1);
+    expect(() => wasmIm2col(g, 0, 1, 0, 9, 0, 16, 16, 16)).toThrow(/outside/);
+    expect(() => wasmIm2col(g, 0, 2, 0, 9, 0, 16, 16, 8)).toThrow(/outside/);
+  });
 });

@@ -1,0 +1,72 @@
+import type { ConvDescription } from '@conv2d/core';
+import { wasmIm2col, wasmOperandB } from '@conv2d/gemm';
+import { im2colTile } from './im2col.js';
+
+/**
+ * im2col tiles built inside the Wasm GEMM's memory (its resident operand), so that the GEMM
+ * reads them where they are written instead of copying a JS-built tile in. The image group is
+ * copied in once per task and the tiles are gathered from it by the Wasm `im2col` (SIMD row
+ * copies); an image group too large to stage is gathered by the JS loop straight into the
+ * memory instead.
+ */
+
+/**
+ * Largest im2col tile in the Wasm memory (floats, 1 MiB): the tile is still in L2 when the
+ * kernel packs it (measured: 1 MiB beat 0.25, 0.5, 4 and 7 MiB tiles).
+ */
+export const RESIDENT_TILE_FLOATS = 1 << 18;
+
+/** Largest image group staged in the Wasm memory (floats, 4 MiB). */
+const STAGED_IMAGE_FLOATS = 1 << 20;
+
+/** Where the current task's image group and tiles sit in the resident operand. */
+export interface ResidentImage {
+  /** Float offset of the tiles in the resident operand (after the staged image, if any). */
+  tileAt: number;
+  staged: boolean;
+}
+
+/**
+ * Prepares the resident operand for a task on image group (xBase, g) whose tiles hold at most
+ * `tileFloats` floats: copies the group's channels in when they fit, so `residentTile` can
+ * gather from them.
+ */
+export function stageImage(
+  d: ConvDescription,
+  x: Float32Array,
+  xBase: number,
+  g: number,
+  tileFloats: number,
+): ResidentImage {
+  const floats = d.inChannelsPerGroup * d.inHeight * d.inWidth;
+  if (floats > STAGED_IMAGE_FLOATS) {
+    wasmOperandB(tileFloats);
+    return { tileAt: 0, staged: false };
+  }
+  // Tiles start on a 16-float (64-byte) boundary after the image.
+  const tileAt = Math.ceil(floats / 16) * 16;
+  const start = xBase + g * floats;
+  wasmOperandB(tileAt + tileFloats).set(x.subarray(start, start + floats));
+  return { tileAt, staged: true };
+}
+
+/** Writes rows [k0, k1) x columns [p0, p1) of the image group's im2col matrix at `at.tileAt`. */
+export function residentTile(
+  d: ConvDescription,
+  at: ResidentImage,
+  x: Float32Array,
+  xBase: number,
+  g: number,
+  k0: number,
+  k1: number,
+  p0: number,
+  p1: number,
+): void {
+  const ld = p1 - p0;
+  if (at.staged) {
+    wasmIm2col(d, 0, d.inChannelsPerGroup, k0, k1, p0, p1, at.tileAt, ld);
+    return;
+  }
+  const tile = wasmOperandB(at.tileAt + (k1 - k0) * ld);
+  im2colTile(d, x, xBase, g, k0, k1, p0, p1, tile, at.tileAt, ld);
+}
