@@ -1,9 +1,15 @@
 import type { ConvDescription } from '@conv2d/core';
-import { gemmImplementation, sgemm, sgemmWasmB } from '@conv2d/gemm';
+import { gemmImplementation, sgemm, sgemmWasmResident, wasmCol2im } from '@conv2d/gemm';
 import { directForward, directInputGrad, directWeightGrad } from './direct.js';
 import { col2imTile, im2colTile } from './im2col.js';
 import { forwardNhwc } from './nhwc.js';
-import { RESIDENT_TILE_FLOATS, residentTile, stageImage } from './resident.js';
+import {
+  RESIDENT_TILE_FLOATS,
+  residentTile,
+  stageGradient,
+  stageImage,
+  unstageGradient,
+} from './resident.js';
 
 /**
  * A job is one pass cut into independent tasks. The same object runs on the calling thread
@@ -151,7 +157,7 @@ function forwardGemm(job: Job, ws: Float32Array, n: number, g: number, p0: numbe
       if (at) {
         residentTile(d, at, x, xBase, g, kt, ke, pt, pe);
         const w = job.w as Float32Array;
-        sgemmWasmB(
+        sgemmWasmResident(
           false,
           false,
           cog,
@@ -161,6 +167,7 @@ function forwardGemm(job: Job, ws: Float32Array, n: number, g: number, p0: numbe
           w,
           wBase + kt,
           K,
+          null,
           at.tileAt,
           pe - pt,
           beta,
@@ -227,7 +234,7 @@ function weightGemm(
       const ke = Math.min(K, kt + kc);
       if (at) {
         residentTile(d, at, x, xBase, g, kt, ke, pt, pe);
-        sgemmWasmB(
+        sgemmWasmResident(
           false,
           true,
           cog,
@@ -237,6 +244,7 @@ function weightGemm(
           dy,
           dyBase + pt,
           P,
+          null,
           at.tileAt,
           pe - pt,
           1,
@@ -289,11 +297,38 @@ function inputCol2im(job: Job, ws: Float32Array, n: number, g: number, c0: numbe
   const dxBase = n * d.inChannels * d.inHeight * d.inWidth;
   const k0 = c0 * KK;
   const k1 = c1 * KK;
-  const [kc, pc] = tileShape(k1 - k0, P, job.tileFloats);
+  // On the Wasm GEMM, dX_hat tiles and the dX channels they add onto stay in its memory.
+  const wasm = gemmImplementation() === 'wasm-simd';
+  const tileFloats = wasm ? Math.min(job.tileFloats, RESIDENT_TILE_FLOATS) : job.tileFloats;
+  const [kc, pc] = tileShape(k1 - k0, P, tileFloats);
+  const at = wasm ? stageGradient(d, dx, dxBase, g, c0, c1, kc * pc) : null;
   for (let pt = 0; pt < P; pt += pc) {
     const pe = Math.min(P, pt + pc);
     for (let kt = k0; kt < k1; kt += kc) {
       const ke = Math.min(k1, kt + kc);
+      if (at) {
+        const ld = pe - pt;
+        sgemmWasmResident(
+          true,
+          false,
+          ke - kt,
+          ld,
+          cog,
+          1,
+          w,
+          wBase + kt,
+          K,
+          dy,
+          dyBase + pt,
+          P,
+          0,
+          null,
+          at.tileAt,
+          ld,
+        );
+        wasmCol2im(d, 0, c1 - c0, kt - k0, ke - k0, pt, pe, at.tileAt, ld);
+        continue;
+      }
       sgemm(
         true,
         false,
@@ -315,6 +350,7 @@ function inputCol2im(job: Job, ws: Float32Array, n: number, g: number, c0: numbe
       col2imTile(d, dx, dxBase, g, kt, ke, pt, pe, ws, 0, pe - pt);
     }
   }
+  if (at) unstageGradient(d, dx, dxBase, g, c0, c1);
 }
 
 /** Runs one task of a job. `slot` is the calling thread's dW accumulator. */

@@ -1,5 +1,5 @@
 import type { ConvDescription } from '@conv2d/core';
-import { wasmIm2col, wasmOperandB } from '@conv2d/gemm';
+import { wasmIm2col, wasmResident } from '@conv2d/gemm';
 import { im2colTile } from './im2col.js';
 
 /**
@@ -40,13 +40,13 @@ export function stageImage(
 ): ResidentImage {
   const floats = d.inChannelsPerGroup * d.inHeight * d.inWidth;
   if (floats > STAGED_IMAGE_FLOATS) {
-    wasmOperandB(tileFloats);
+    wasmResident(tileFloats);
     return { tileAt: 0, staged: false };
   }
   // Tiles start on a 16-float (64-byte) boundary after the image.
   const tileAt = Math.ceil(floats / 16) * 16;
   const start = xBase + g * floats;
-  wasmOperandB(tileAt + tileFloats).set(x.subarray(start, start + floats));
+  wasmResident(tileAt + tileFloats).set(x.subarray(start, start + floats));
   return { tileAt, staged: true };
 }
 
@@ -67,6 +67,43 @@ export function residentTile(
     wasmIm2col(d, 0, d.inChannelsPerGroup, k0, k1, p0, p1, at.tileAt, ld);
     return;
   }
-  const tile = wasmOperandB(at.tileAt + (k1 - k0) * ld);
+  const tile = wasmResident(at.tileAt + (k1 - k0) * ld);
   im2colTile(d, x, xBase, g, k0, k1, p0, p1, tile, at.tileAt, ld);
+}
+
+/**
+ * For col2im: copies dX channels [c0, c1) of one image group into the resident region, where
+ * the GEMM writes the dX_hat tiles (after them) and `wasmCol2im` adds the tiles onto them; null
+ * when the channels are too large to stage (the caller then uses the JS path).
+ */
+export function stageGradient(
+  d: ConvDescription,
+  dx: Float32Array,
+  dxBase: number,
+  g: number,
+  c0: number,
+  c1: number,
+  tileFloats: number,
+): ResidentImage | null {
+  const plane = d.inHeight * d.inWidth;
+  const floats = (c1 - c0) * plane;
+  if (floats > STAGED_IMAGE_FLOATS) return null;
+  const tileAt = Math.ceil(floats / 16) * 16;
+  const start = dxBase + (g * d.inChannelsPerGroup + c0) * plane;
+  wasmResident(tileAt + tileFloats).set(dx.subarray(start, start + floats));
+  return { tileAt, staged: true };
+}
+
+/** Copies the staged dX channels [c0, c1) back into dx. */
+export function unstageGradient(
+  d: ConvDescription,
+  dx: Float32Array,
+  dxBase: number,
+  g: number,
+  c0: number,
+  c1: number,
+): void {
+  const plane = d.inHeight * d.inWidth;
+  const start = dxBase + (g * d.inChannelsPerGroup + c0) * plane;
+  dx.set(wasmResident((c1 - c0) * plane), start);
 }

@@ -91,16 +91,17 @@ describe('provider and options', () => {
   });
 
   it('is right on an image group too large to stage in the Wasm GEMM memory (over 4 MiB)', async () => {
-    // 65 x 128 x 128 floats per image: tiles are gathered by the JS loop, not from a staged copy.
+    // 65 x 128 x 128 floats per image: the JS loops gather (and scatter) the tiles instead.
     const bx = { shape: [1, 65, 128, 128], data: random(65 * 128 * 128, 11) };
     const bw = { shape: [2, 65, 3, 3], data: random(2 * 65 * 9, 12) };
     const opts = { padding: 1, stride: 2 };
     const backend = await createIm2colBackend({ threads: 1 });
     const y = await backend.forward(bx, bw, null, opts);
     const dy = { shape: y.shape, data: random(y.data.length, 13) };
-    const { dw } = await backend.backward(dy, bx, bw, opts, { dx: false, dw: true, db: false });
+    const { dx, dw } = await backend.backward(dy, bx, bw, opts, { dx: true, dw: true, db: false });
     const want = reference(bx, bw, null, dy, opts);
     expect(worstError(y.data, want.y, 1e-4)).toBeLessThanOrEqual(0);
+    expect(worstError(dx?.data as Float32Array, want.dx, 1e-4)).toBeLessThanOrEqual(0);
     expect(worstError(dw?.data as Float32Array, want.dw, 1e-3)).toBeLessThanOrEqual(0);
     backend.dispose();
   });

@@ -309,12 +309,15 @@ export function sgemm(
 }
 
 /**
- * Convolution helper that shares this memory with the GEMM, so a patch matrix is built where
- * the kernel reads it: writes rows [k0, k1) x columns [p0, p1) of the im2col matrix of one
- * image group (NCHW channels at x, each H x W) to dst, row stride ld. Row k = (ci*Kh + m)*Kw + q,
- * column p = i*Wo + j reads x[ci, i*sh + m*dh - padTop, j*sw + q*dw - padLeft], zero outside.
+ * Convolution helper that shares this memory with the GEMM, so a patch matrix is built (or
+ * consumed) where the kernel reads (or writes) it. The im2col matrix of one image group (NCHW
+ * channels at x, each H x W) has row k = (ci*Kh + m)*Kw + q and column p = i*Wo + j, the entry
+ * x[ci, i*sh + m*dh - padTop, j*sw + q*dw - padLeft] (zero outside the image). Covers its rows
+ * [k0, k1) x columns [p0, p1), stored at col with row stride ld: scatter = false writes them
+ * (im2col), scatter = true adds each one back into the x element it comes from (col2im; entries
+ * on padding are dropped). One function for both keeps the module under 4 KiB.
  */
-export function im2col(
+export function patches(
   x: usize,
   H: i32,
   W: i32,
@@ -331,8 +334,9 @@ export function im2col(
   k1: i32,
   p0: i32,
   p1: i32,
-  dst: usize,
+  col: usize,
   ld: i32,
+  scatter: bool,
 ): void {
   const HW = H * W;
   const i0 = p0 / Wo;
@@ -348,7 +352,7 @@ export function im2col(
     // Output columns [jLo, jHi) read inside the row; the rest are padding.
     const jLo = wOff >= 0 ? 0 : min(Wo, (sw - 1 - wOff) / sw);
     const jHi = max(jLo, W - wOff <= 0 ? 0 : min(Wo, (W - wOff + sw - 1) / sw));
-    let o = dst + ((<usize>(k - k0) * ld) << 2);
+    let o = col + ((<usize>(k - k0) * ld) << 2);
     let p = p0;
     let i = i0;
     let j = j0;
@@ -357,14 +361,25 @@ export function im2col(
       const h = i * sh + hOff;
       const a = h < 0 || h >= H ? jEnd : min(max(jLo, j), jEnd);
       const b = h < 0 || h >= H ? jEnd : max(a, min(jHi, jEnd));
-      for (let t = j; t < a; t++, o += 4) store<f32>(o, 0);
+      if (!scatter) for (let t = j; t < a; t++) store<f32>(o + ((<usize>(t - j)) << 2), 0);
+      o += (<usize>(a - j)) << 2;
       let s = x + ((<usize>(ci * HW + h * W + wOff + a * sw)) << 2);
       let n = b - a;
       if (sw === 1) {
-        for (; n >= 4; n -= 4, s += 16, o += 16) v128.store(o, v128.load(s));
+        if (scatter) {
+          for (; n >= 4; n -= 4, s += 16, o += 16) {
+            v128.store(s, f32x4.add(v128.load(s), v128.load(o)));
+          }
+        } else {
+          for (; n >= 4; n -= 4, s += 16, o += 16) v128.store(o, v128.load(s));
+        }
       }
-      for (; n > 0; n--, s += step, o += 4) store<f32>(o, load<f32>(s));
-      for (let t = b; t < jEnd; t++, o += 4) store<f32>(o, 0);
+      for (; n > 0; n--, s += step, o += 4) {
+        if (scatter) store<f32>(s, load<f32>(s) + load<f32>(o));
+        else store<f32>(o, load<f32>(s));
+      }
+      if (!scatter) for (let t = b; t < jEnd; t++) store<f32>(o + ((<usize>(t - b)) << 2), 0);
+      o += (<usize>(jEnd - b)) << 2;
       p += jEnd - j;
       j = 0;
       i++;

@@ -8,9 +8,10 @@ export { sgemmTypescript } from './typescript.js';
 export {
   type Im2colGeometry,
   sgemmWasm,
-  sgemmWasmB,
+  sgemmWasmResident,
+  wasmCol2im,
   wasmIm2col,
-  wasmOperandB,
+  wasmResident,
   wasmSimdAvailable,
 } from './wasm.js';
 

@@ -39,7 +39,7 @@ interface Kernel {
     kcBlock: number,
     ncBlock: number,
   ) => void;
-  im2col: (...args: number[]) => void;
+  patches: (...args: number[]) => void;
 }
 
 // undefined: not tried yet; null: unavailable in this runtime.
@@ -64,13 +64,13 @@ function loadKernel(): Kernel | null {
         memory: WebAssembly.Memory;
         heapBase: () => number;
         sgemm: Kernel['sgemm'];
-        im2col: Kernel['im2col'];
+        patches: Kernel['patches'];
       };
       kernel = {
         memory: exports.memory,
         heapBase: exports.heapBase(),
         sgemm: exports.sgemm,
-        im2col: exports.im2col,
+        patches: exports.patches,
       };
     }
   } catch {
@@ -170,25 +170,25 @@ function copyC(
 const heapStart = (kern: Kernel): number => align16(Math.ceil(kern.heapBase / 4));
 
 /**
- * The resident operand: a region at the start of the kernel's memory that a caller fills with
- * op(B) (e.g. an im2col tile) and then multiplies by with `sgemmWasmB`, so B is written once,
- * straight where the kernel packs it from, instead of being built in a JS array and copied in.
+ * The resident region: the start of the kernel's memory, where a caller keeps operands across
+ * calls (e.g. an image and its im2col tiles) and names them by offset in `sgemmWasmResident`,
+ * so they are written once, where the kernel reads them, instead of copied in per call.
  */
 let residentFloats = 0;
 
 /**
- * A view of `floats` floats of the kernel's memory for the caller to fill with B (row-major as
- * stored, any row stride) before `sgemmWasmB`. The view stays valid, and its contents with it,
- * until the next call into this module (a later call may grow the memory, which detaches the
- * view; the contents are kept for `sgemmWasmB` but a new view must be taken to write again).
+ * Reserves the first `floats` floats of the kernel's memory as the resident region and returns
+ * a view of it. Only `sgemmWasm` (which uses the whole memory for its own blocks) overwrites
+ * the contents; a new reservation keeps what it still covers. A call that grows the memory
+ * detaches earlier views: take a new one to read or write after calling into this module.
  */
-export function wasmOperandB(floats: number): Float32Array {
+export function wasmResident(floats: number): Float32Array {
   const kern = loadKernel();
   if (kern === null) {
     throw new Error('sgemm: the WebAssembly SIMD kernel is not available in this runtime');
   }
   if (!Number.isInteger(floats) || floats < 0) {
-    throw new RangeError(`wasmOperandB: floats must be a non-negative integer, got ${floats}`);
+    throw new RangeError(`wasmResident: floats must be a non-negative integer, got ${floats}`);
   }
   residentFloats = floats;
   const at = heapStart(kern);
@@ -196,11 +196,11 @@ export function wasmOperandB(floats: number): Float32Array {
 }
 
 /**
- * sgemm with B taken from the resident operand (from bOffset on, row stride ldb, as filled
- * through `wasmOperandB` or `wasmIm2col`); otherwise as `sgemmWasm`. Throws when
- * `wasmSimdAvailable()` is false.
+ * sgemm where B and/or C lie in the resident region: pass null for `b` or `c`, and its offset
+ * (in floats) within the region as bOffset / cOffset; otherwise as `sgemmWasm`. A resident C is
+ * written in place (nothing is copied out). Throws when `wasmSimdAvailable()` is false.
  */
-export function sgemmWasmB(
+export function sgemmWasmResident(
   transA: boolean,
   transB: boolean,
   m: number,
@@ -210,10 +210,11 @@ export function sgemmWasmB(
   a: Float32Array,
   aOffset: number,
   lda: number,
+  b: Float32Array | null,
   bOffset: number,
   ldb: number,
   beta: number,
-  c: Float32Array,
+  c: Float32Array | null,
   cOffset: number,
   ldc: number,
 ): void {
@@ -221,9 +222,28 @@ export function sgemmWasmB(
   if (kern === null) {
     throw new Error('sgemm: the WebAssembly SIMD kernel is not available in this runtime');
   }
-  // Validated against a same-length stand-in: only the region's length matters here.
+  // A resident operand is validated as a Float32Array over the region.
   const region = new Float32Array(kern.memory.buffer, heapStart(kern) * 4, residentFloats);
-  checkSgemmArgs(transA, transB, m, n, k, a, aOffset, lda, region, bOffset, ldb, c, cOffset, ldc);
+  checkSgemmArgs(
+    transA,
+    transB,
+    m,
+    n,
+    k,
+    a,
+    aOffset,
+    lda,
+    b ?? region,
+    bOffset,
+    ldb,
+    c ?? region,
+    cOffset,
+    ldc,
+  );
+  const bEnd = bOffset + (transB ? n : k) * ldb;
+  if (c === null && b === null && bOffset < cOffset + m * ldc && cOffset < bEnd) {
+    throw new RangeError('sgemm: a resident C must not overlap a resident B');
+  }
   blocked(
     kern,
     transA,
@@ -235,7 +255,7 @@ export function sgemmWasmB(
     a,
     aOffset,
     lda,
-    null,
+    b,
     bOffset,
     ldb,
     beta,
@@ -260,14 +280,8 @@ export interface Im2colGeometry {
   padLeft: number;
 }
 
-/**
- * Builds rows [k0, k1) x columns [p0, p1) of an im2col matrix inside the resident operand, at
- * float offset `at` with row stride `ld`, from channels of an image already copied there (at
- * float offset `xAt`, NCHW, `channels` planes); row k = (ci*Kh + m)*Kw + q, column p = i*Wout + j,
- * padding read as zero. Convolution code uses it to hand `sgemmWasmB` its patch matrix without
- * building it in JavaScript (several times faster: SIMD row copies, no bounds checks).
- */
-export function wasmIm2col(
+/** Runs the kernel's `patches` (im2col, or col2im when scatter) on the resident region. */
+function patches(
   g: Im2colGeometry,
   xAt: number,
   channels: number,
@@ -277,6 +291,7 @@ export function wasmIm2col(
   p1: number,
   at: number,
   ld: number,
+  scatter: boolean,
 ): void {
   const kern = loadKernel();
   if (kern === null) {
@@ -284,16 +299,19 @@ export function wasmIm2col(
   }
   const KK = g.kernelHeight * g.kernelWidth;
   const xEnd = xAt + channels * g.inHeight * g.inWidth;
+  const tileEnd = at + (k1 - k0) * ld;
   if (
     !(xAt >= 0 && k0 >= 0 && k0 <= k1 && k1 <= channels * KK && p0 >= 0 && p0 <= p1) ||
-    !(ld >= p1 - p0 && at >= 0 && xEnd <= residentFloats) ||
-    at + (k1 - k0) * ld > residentFloats
+    !(ld >= p1 - p0 && at >= 0 && xEnd <= residentFloats && tileEnd <= residentFloats) ||
+    (at < xEnd && xAt < tileEnd)
   ) {
-    throw new RangeError('wasmIm2col: the image or the tile lies outside the resident operand');
+    throw new RangeError(
+      'wasmIm2col/wasmCol2im: the image or the tile lies outside the resident region, or they overlap',
+    );
   }
   if (k0 === k1 || p0 === p1) return;
   const base = heapStart(kern);
-  kern.im2col(
+  kern.patches(
     (base + xAt) * 4,
     g.inHeight,
     g.inWidth,
@@ -312,7 +330,47 @@ export function wasmIm2col(
     p1,
     (base + at) * 4,
     ld,
+    scatter ? 1 : 0,
   );
+}
+
+/**
+ * Writes rows [k0, k1) x columns [p0, p1) of an im2col matrix inside the resident region, at
+ * float offset `at` with row stride `ld`, from `channels` NCHW planes of an image already there
+ * (at float offset `xAt`): row k = (ci*Kh + m)*Kw + q, column p = i*Wout + j, padding read as
+ * zero. Convolution code uses it to give `sgemmWasmResident` its patch matrix without building
+ * it in JavaScript (several times faster: SIMD row copies, no bounds checks).
+ */
+export function wasmIm2col(
+  g: Im2colGeometry,
+  xAt: number,
+  channels: number,
+  k0: number,
+  k1: number,
+  p0: number,
+  p1: number,
+  at: number,
+  ld: number,
+): void {
+  patches(g, xAt, channels, k0, k1, p0, p1, at, ld, false);
+}
+
+/**
+ * The adjoint of `wasmIm2col`: adds each entry of the tile at `at` to the image element (at
+ * `xAt`, in the resident region) it would have been read from; entries on padding are dropped.
+ */
+export function wasmCol2im(
+  g: Im2colGeometry,
+  xAt: number,
+  channels: number,
+  k0: number,
+  k1: number,
+  p0: number,
+  p1: number,
+  at: number,
+  ld: number,
+): void {
+  patches(g, xAt, channels, k0, k1, p0, p1, at, ld, true);
 }
 
 /**
@@ -382,13 +440,14 @@ function blocked(
   bOffset: number,
   ldb: number,
   beta: number,
-  c: Float32Array,
+  c: Float32Array | null,
   cOffset: number,
   ldc: number,
 ): void {
   if (m === 0 || n === 0) return;
   if (k === 0 || alpha === 0) {
-    scaleC(m, n, beta, c, cOffset, ldc);
+    const resident = c ?? ensureHeap(kern, 0).subarray(heapStart(kern));
+    scaleC(m, n, beta, resident, cOffset, ldc);
     return;
   }
   // Host blocks: mb rows of op(A) and C, nb columns of op(B) and C, kb of the depth, each a
@@ -406,12 +465,12 @@ function blocked(
   // Memory plan (in floats): packed A block, packed B block, A block, B block, dense C block.
   // A resident B occupies the start of the heap; the blocks go after it.
   const resident = heapStart(kern);
-  const packA = b === null ? resident + align16(residentFloats) : resident;
+  const packA = b === null || c === null ? resident + align16(residentFloats) : resident;
   const packB = packA + align16(Math.ceil(Math.min(MC, mb) / MR) * MR * Math.min(KC, kb));
   const aAt = packB + align16(Math.ceil(Math.min(NC, nb) / NR) * NR * Math.min(KC, kb));
   const bAt = aAt + copyInRoom(mb, kb);
   const cAt = bAt + (b === null ? 0 : copyInRoom(kb, nb));
-  const mem = ensureHeap(kern, cAt + mb * nb);
+  const mem = ensureHeap(kern, cAt + (c === null ? 0 : mb * nb));
   // op(A)[i0:i0+mi, p0:p0+kj] and op(B)[p0:p0+kj, j0:j0+nj] as stored (a transposed operand is
   // stored k-major); each returns the row stride of its copy.
   const copyA = (i0: number, mi: number, p0: number, kj: number): number =>
@@ -435,7 +494,9 @@ function blocked(
     for (let j0 = 0; j0 < n; j0 += nb) {
       const nj = Math.min(nb, n - j0);
       const cBlock = cOffset + i0 * ldc + j0;
-      if (beta !== 0) copyC(mem, cAt, c, cBlock, ldc, mi, nj, false);
+      // A resident C is written in place; another is staged densely at cAt.
+      const [cIn, ldcIn] = c === null ? [resident + cBlock, ldc] : [cAt, nj];
+      if (c !== null && beta !== 0) copyC(mem, cAt, c, cBlock, ldc, mi, nj, false);
       for (let p0 = 0; p0 < k; p0 += kb) {
         const kj = Math.min(kb, k - p0);
         if (!wholeK) ldaIn = copyA(i0, mi, p0, kj);
@@ -453,8 +514,8 @@ function blocked(
           ldbIn,
           // Later depth blocks accumulate onto the first.
           p0 === 0 ? beta : 1,
-          cAt * 4,
-          nj,
+          cIn * 4,
+          ldcIn,
           packA * 4,
           packB * 4,
           MC,
@@ -462,7 +523,7 @@ function blocked(
           NC,
         );
       }
-      copyC(mem, cAt, c, cBlock, ldc, mi, nj, true);
+      if (c !== null) copyC(mem, cAt, c, cBlock, ldc, mi, nj, true);
     }
   }
 }

@@ -8,23 +8,72 @@ import {
   sgemm,
   sgemmTypescript,
   sgemmWasm,
-  sgemmWasmB,
+  sgemmWasmResident,
+  wasmCol2im,
   wasmIm2col,
-  wasmOperandB,
+  wasmResident,
   wasmSimdAvailable,
 } from '../src/index.js';
 import { setStageFloats } from '../src/wasm.js';
 import { type Case, checkCase, rng } from './helpers.js';
 
-/** sgemm through the resident operand: B (from bOffset on) is written into the kernel's memory. */
-const sgemmResident: Sgemm = (tA, tB, m, n, k, alpha, a, aO, lda, b, bO, ldb, beta, c, cO, ldc) => {
-  wasmOperandB(b.length).set(b);
-  sgemmWasmB(tA, tB, m, n, k, alpha, a, aO, lda, bO, ldb, beta, c, cO, ldc);
+/** sgemm with B in the resident region (copied there whole, at its own offset). */
+const sgemmResidentB: Sgemm = (
+  tA,
+  tB,
+  m,
+  n,
+  k,
+  alpha,
+  a,
+  aO,
+  lda,
+  b,
+  bO,
+  ldb,
+  beta,
+  c,
+  cO,
+  ldc,
+) => {
+  wasmResident(b.length).set(b);
+  sgemmWasmResident(tA, tB, m, n, k, alpha, a, aO, lda, null, bO, ldb, beta, c, cO, ldc);
+};
+
+/** sgemm with B and C in the resident region (C after B), C copied back out afterwards. */
+const sgemmResidentBC: Sgemm = (
+  tA,
+  tB,
+  m,
+  n,
+  k,
+  alpha,
+  a,
+  aO,
+  lda,
+  b,
+  bO,
+  ldb,
+  beta,
+  c,
+  cO,
+  ldc,
+) => {
+  const cAt = b.length + 3;
+  const region = wasmResident(cAt + c.length);
+  region.set(b);
+  region.set(c, cAt);
+  sgemmWasmResident(tA, tB, m, n, k, alpha, a, aO, lda, null, bO, ldb, beta, null, cAt + cO, ldc);
+  c.set(wasmResident(cAt + c.length).subarray(cAt));
 };
 
 const implementations: [string, Sgemm][] = [['typescript', sgemmTypescript]];
 if (wasmSimdAvailable()) {
-  implementations.push(['wasm-simd', sgemmWasm], ['wasm-simd, resident B', sgemmResident]);
+  implementations.push(
+    ['wasm-simd', sgemmWasm],
+    ['wasm-simd, resident B', sgemmResidentB],
+    ['wasm-simd, resident B and C', sgemmResidentBC],
+  );
 }
 
 const SIZES = [1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 16, 17, 31, 33, 47, 64];
@@ -133,8 +182,15 @@ describe.each(implementations)('sgemm (%s)', (_name, impl) => {
     const x = new Float32Array(6);
     expect(() => impl(false, false, 3, 1, 3, 1, x, 0, 3, x, 0, 1, 0, x, 0, 1)).toThrow(/A \(3 x 3/);
     expect(() => impl(false, false, 2, 3, 2, 1, x, 0, 1, x, 0, 3, 0, x, 0, 3)).toThrow(/lda/);
-    expect(() => impl(false, false, 2, 3, 2, 1, x, 0, 2, x, 1, 3, 0, x, 0, 3)).toThrow(/B \(2 x 3/);
-    expect(() => impl(false, false, 2, 3, 2, 1, x, 0, 2, x, 0, 3, 0, x, 0, 4)).toThrow(/C \(2 x 3/);
+    // (Resident B and C are checked against the region, which that adapter sizes for both.)
+    if (impl !== sgemmResidentBC) {
+      expect(() => impl(false, false, 2, 3, 2, 1, x, 0, 2, x, 1, 3, 0, x, 0, 3)).toThrow(
+        /B \(2 x 3/,
+      );
+      expect(() => impl(false, false, 2, 3, 2, 1, x, 0, 2, x, 0, 3, 0, x, 0, 4)).toThrow(
+        /C \(2 x 3/,
+      );
+    }
     expect(() => impl(false, false, -1, 3, 2, 1, x, 0, 2, x, 0, 3, 0, x, 0, 3)).toThrow(/m must/);
   });
 });
@@ -204,7 +260,8 @@ describe.runIf(wasmSimdAvailable())('sgemm (wasm-simd) host blocking', () => {
             cOffset: 3,
           };
           expect(checkCase(sgemmWasm, t, seed++), JSON.stringify(t)).toBeNull();
-          expect(checkCase(sgemmResident, t, seed++), JSON.stringify(t)).toBeNull();
+          expect(checkCase(sgemmResidentB, t, seed++), JSON.stringify(t)).toBeNull();
+          expect(checkCase(sgemmResidentBC, t, seed++), JSON.stringify(t)).toBeNull();
         }
       } finally {
         setStageFloats(previous);
@@ -214,7 +271,21 @@ describe.runIf(wasmSimdAvailable())('sgemm (wasm-simd) host blocking', () => {
   );
 });
 
-describe.runIf(wasmSimdAvailable())('wasmIm2col', () => {
+describe.runIf(wasmSimdAvailable())('sgemmWasmResident', () => {
+  it('refuses operands outside the resident region and a C that overlaps B', () => {
+    const a = new Float32Array(4);
+    wasmResident(8);
+    // B (2 x 2 at 6) runs past the 8-float region; C (2 x 2 at 2) overlaps B (2 x 2 at 0).
+    expect(() =>
+      sgemmWasmResident(false, false, 2, 2, 2, 1, a, 0, 2, null, 6, 2, 0, a, 0, 2),
+    ).toThrow(/B \(2 x 2/);
+    expect(() =>
+      sgemmWasmResident(false, false, 2, 2, 2, 1, a, 0, 2, null, 0, 2, 0, null, 2, 2),
+    ).toThrow(/overlap/);
+  });
+});
+
+describe.runIf(wasmSimdAvailable())('wasmIm2col and wasmCol2im', () => {
   const geometries = [
     // inHeight, inWidth, kernel, stride, dilation, padTop, padLeft
     [5, 7, [3, 3], [1, 1], [1, 1], 1, 1],
@@ -225,7 +296,7 @@ describe.runIf(wasmSimdAvailable())('wasmIm2col', () => {
   ] as const;
 
   it.each(geometries)(
-    'matches a plain loop on %ix%i inputs with various windows',
+    'im2col and col2im match plain loops on %ix%i inputs with various windows',
     (H, W, [Kh, Kw], [sh, sw], [dh, dw], padTop, padLeft) => {
       const r = rng(H * 31 + W);
       const channels = 3;
@@ -255,11 +326,11 @@ describe.runIf(wasmSimdAvailable())('wasmIm2col', () => {
         const ld = p1 - p0 + 2;
         const xAt = 5;
         const at = xAt + x.length + 3;
-        const view = wasmOperandB(at + (k1 - k0) * ld);
+        const view = wasmResident(at + (k1 - k0) * ld);
         view.fill(Number.NaN);
         view.set(x, xAt);
         wasmIm2col(g, xAt, channels, k0, k1, p0, p1, at, ld);
-        const got = wasmOperandB(at + (k1 - k0) * ld);
+        const got = wasmResident(at + (k1 - k0) * ld);
         for (let k = k0; k < k1; k++) {
           const ci = Math.floor(k / (Kh * Kw));
           const m = Math.floor((k % (Kh * Kw)) / Kw);
@@ -271,6 +342,27 @@ describe.runIf(wasmSimdAvailable())('wasmIm2col', () => {
             expect(got[at + (k - k0) * ld + p - p0], `k ${k} p ${p}`).toBe(want);
           }
         }
+        // col2im: scatter a random tile back onto the image and compare with a plain loop.
+        const tile = Float32Array.from({ length: (k1 - k0) * ld }, () => r() * 2 - 1);
+        const want = Float64Array.from(x);
+        for (let k = k0; k < k1; k++) {
+          const ci = Math.floor(k / (Kh * Kw));
+          const m = Math.floor((k % (Kh * Kw)) / Kw);
+          const q = k % Kw;
+          for (let p = p0; p < p1; p++) {
+            const h = Math.floor(p / Wo) * sh + m * dh - padTop;
+            const w = (p % Wo) * sw + q * dw - padLeft;
+            if (h >= 0 && h < H && w >= 0 && w < W) {
+              want[(ci * H + h) * W + w] += tile[(k - k0) * ld + p - p0];
+            }
+          }
+        }
+        wasmResident(at + tile.length).set(tile, at);
+        wasmCol2im(g, xAt, channels, k0, k1, p0, p1, at, ld);
+        const back = wasmResident(at + tile.length).subarray(xAt, xAt + x.length);
+        back.forEach((v, i) => {
+          expect(Math.abs(v - want[i]), `x[${i}]`).toBeLessThanOrEqual(1e-5);
+        });
       }
     },
   );
@@ -289,7 +381,7 @@ describe.runIf(wasmSimdAvailable())('wasmIm2col', () => {
       padTop: 1,
       padLeft: 1,
     };
-    wasmOperandB(16 + 9 * 16 - 1);
+    wasmResident(16 + 9 * 16 - 1);
     expect(() => wasmIm2col(g, 0, 1, 0, 9, 0, 16, 16, 16)).toThrow(/outside/);
     expect(() => wasmIm2col(g, 0, 2, 0, 9, 0, 16, 16, 8)).toThrow(/outside/);
   });
