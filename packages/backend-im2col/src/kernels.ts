@@ -117,8 +117,8 @@ function im2colSource(
 }
 
 /**
- * Whether the im2col tiles of this job go straight into the Wasm GEMM's memory (its resident
- * operand) rather than through the JS workspace: saves copying each tile into the kernel.
+ * Whether the im2col tiles of this job are built inside the Wasm GEMM's memory (resident.ts)
+ * rather than in the JS workspace: no JS im2col, no copy of each tile into the kernel.
  */
 function residentTiles(job: Job): boolean {
   return job.cache === null && !isPointwise(job.desc) && gemmImplementation() === 'wasm-simd';

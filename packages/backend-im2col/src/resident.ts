@@ -3,31 +3,32 @@ import { wasmIm2col, wasmResident } from '@conv2d/gemm';
 import { im2colTile } from './im2col.js';
 
 /**
- * im2col tiles built inside the Wasm GEMM's memory (its resident operand), so that the GEMM
+ * im2col tiles built inside the Wasm GEMM's memory (its resident region), so that the GEMM
  * reads them where they are written instead of copying a JS-built tile in. The image group is
- * copied in once per task and the tiles are gathered from it by the Wasm `im2col` (SIMD row
- * copies); an image group too large to stage is gathered by the JS loop straight into the
- * memory instead.
+ * copied in once per task and the tiles are gathered from it by `wasmIm2col` (SIMD row copies,
+ * about 3x cheaper than the JS loop); an image group too large to stage is gathered by the JS
+ * loop straight into the memory instead.
  */
 
 /**
  * Largest im2col tile in the Wasm memory (floats, 1 MiB): the tile is still in L2 when the
- * kernel packs it (measured: 1 MiB beat 0.25, 0.5, 4 and 7 MiB tiles).
+ * kernel packs it. Measured as fast as 0.25-4 MiB tiles (within noise) and clearly faster than
+ * whole-image tiles of several MiB.
  */
 export const RESIDENT_TILE_FLOATS = 1 << 18;
 
 /** Largest image group staged in the Wasm memory (floats, 4 MiB). */
 const STAGED_IMAGE_FLOATS = 1 << 20;
 
-/** Where the current task's image group and tiles sit in the resident operand. */
+/** Where the current task's image group and tiles sit in the resident region. */
 export interface ResidentImage {
-  /** Float offset of the tiles in the resident operand (after the staged image, if any). */
+  /** Float offset of the tiles in the resident region (after the staged image, if any). */
   tileAt: number;
   staged: boolean;
 }
 
 /**
- * Prepares the resident operand for a task on image group (xBase, g) whose tiles hold at most
+ * Prepares the resident region for a task on image group (xBase, g) whose tiles hold at most
  * `tileFloats` floats: copies the group's channels in when they fit, so `residentTile` can
  * gather from them.
  */

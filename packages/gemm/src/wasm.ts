@@ -422,8 +422,9 @@ export function sgemmWasm(
 }
 
 /**
- * The validated product on the kernel, B copied in block by block from `b`, or, when `b` is
- * null, read in place from the resident operand (offset bOffset there).
+ * The validated product on the kernel. B is copied in block by block from `b`, or, when `b` is
+ * null, read in place from the resident region (at bOffset there); C likewise is staged densely
+ * and copied back, or, when `c` is null, updated in place in the region (at cOffset).
  */
 function blocked(
   kern: Kernel,
