@@ -6,6 +6,8 @@ packages=(
   build-essential python3 pkg-config libx11-dev libxi-dev libxext-dev libgl1-mesa-dev
   # run it: a virtual X server and Mesa's software GL (llvmpipe)
   xvfb xauth libgl1-mesa-dri
+  # browser tests (apps/playground): Debian's Chromium, driven by playwright-core; SwiftShader gives it WebGL
+  chromium fonts-liberation
 )
 missing=()
 for p in "${packages[@]}"; do

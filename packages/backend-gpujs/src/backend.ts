@@ -8,8 +8,7 @@ import {
   MAX_TENSOR_ELEMENTS,
 } from '@conv2d/core';
 import { Engine, type EngineStats } from './engine.js';
-import { HeadlessGLKernel } from './gpujs.js';
-import { bestMode, type GpujsMode, isMode, MODES, probeMode } from './modes.js';
+import { bestMode, GL_KERNELS, type GpujsMode, isMode, MODES, probeMode } from './modes.js';
 
 export interface GpujsBackend extends Conv2dBackend {
   /** The gpu.js mode every kernel of this backend runs in (checked after each call). */
@@ -31,8 +30,9 @@ export interface GpujsBackendOptions {
  * `too-large` before gpu.js could throw halfway or read outside a texture.
  */
 function maxElements(mode: GpujsMode): number {
-  if (mode === 'headlessgl') {
-    const side = HeadlessGLKernel.features?.maxTextureSize ?? 4096;
+  const gl = GL_KERNELS[mode];
+  if (gl) {
+    const side = gl.features?.maxTextureSize ?? 4096;
     return Math.min(side * side, MAX_TENSOR_ELEMENTS);
   }
   return MAX_TENSOR_ELEMENTS;
@@ -81,9 +81,9 @@ export async function createGpujsBackend(options: GpujsBackendOptions = {}): Pro
 
 export const backendProvider: BackendProvider = {
   name: 'gpujs',
-  variants: ['cpu', 'webasm', 'headlessgl', 'webgpu'],
+  variants: ['cpu', 'webasm', 'headlessgl', 'webgl2', 'webgl', 'webgpu'],
   description:
-    'gpu.js kernels: webgpu (Dawn), headlessgl (WebGL via headless-gl), webasm (WebAssembly SIMD), cpu (JavaScript)',
+    'gpu.js kernels: webgpu (Dawn or the browser), webgl2/webgl (browser), headlessgl (WebGL via headless-gl), webasm (WebAssembly SIMD), cpu (JavaScript)',
   async probe(variant) {
     if (variant === null) return { available: true, reason: `best mode: ${await bestMode()}` };
     if (!isMode(variant)) return { available: false, reason: `unknown gpujs mode ${variant}` };

@@ -8,6 +8,8 @@ import {
   type KernelRun,
   type PipelineRun,
   WebAssemblyKernel,
+  WebGL2Kernel,
+  WebGLKernel,
   WebGPUKernel,
 } from './gpujs.js';
 import type { GpujsMode } from './modes.js';
@@ -26,6 +28,8 @@ const KERNEL_CLASS: Record<GpujsMode, unknown> = {
   cpu: CPUKernel,
   webasm: WebAssemblyKernel,
   headlessgl: HeadlessGLKernel,
+  webgl2: WebGL2Kernel,
+  webgl: WebGLKernel,
   webgpu: WebGPUKernel,
 };
 
@@ -111,6 +115,8 @@ const PIPELINE_BACKEND: Record<GpujsMode, string> = {
   cpu: 'cpu',
   webasm: 'webasm',
   headlessgl: 'gpu',
+  webgl2: 'gpu',
+  webgl: 'gpu',
   webgpu: 'webgpu',
 };
 

@@ -50,14 +50,27 @@ interface GpujsModule {
   GPU: {
     new (settings: { mode: string }): GPUInstance;
     readonly isWebAssemblySupported: boolean;
+    readonly isWebGLSupported: boolean;
+    readonly isWebGL2Supported: boolean;
     isWebGPUAvailable(): Promise<boolean>;
   };
   input(data: Float32Array, size: number[]): unknown;
   CPUKernel: KernelClass;
   WebAssemblyKernel: KernelClass;
   HeadlessGLKernel: KernelClass;
+  WebGLKernel: KernelClass;
+  WebGL2Kernel: KernelClass;
   WebGPUKernel: KernelClass;
 }
 
 const lib = gpujs as unknown as GpujsModule;
-export const { GPU, input, CPUKernel, WebAssemblyKernel, HeadlessGLKernel, WebGPUKernel } = lib;
+export const {
+  GPU,
+  input,
+  CPUKernel,
+  WebAssemblyKernel,
+  HeadlessGLKernel,
+  WebGLKernel,
+  WebGL2Kernel,
+  WebGPUKernel,
+} = lib;

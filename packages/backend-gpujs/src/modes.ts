@@ -1,8 +1,11 @@
 import type { Availability } from '@conv2d/core';
-import { GPU, HeadlessGLKernel } from './gpujs.js';
+import { GPU, HeadlessGLKernel, type KernelClass, WebGL2Kernel, WebGLKernel } from './gpujs.js';
 
-/** The gpu.js modes this backend runs, best first (the order `gpujs` tries them in). */
-export const MODES = ['webgpu', 'headlessgl', 'webasm', 'cpu'] as const;
+/**
+ * The gpu.js modes this backend runs, best first (the order `gpujs` tries them in). webgl2 and
+ * webgl are the browser's WebGL; headlessgl is WebGL in Node through headless-gl.
+ */
+export const MODES = ['webgpu', 'webgl2', 'webgl', 'headlessgl', 'webasm', 'cpu'] as const;
 export type GpujsMode = (typeof MODES)[number];
 
 export function isMode(value: unknown): value is GpujsMode {
@@ -17,6 +20,28 @@ async function gpujsRequire(): Promise<NodeRequire | null> {
   const { createRequire } = await import('node:module');
   const base = createRequire(import.meta.url).resolve('gpu.js');
   return createRequire(base);
+}
+
+/** The gpu.js kernel class of each WebGL-based mode (their limits come from its features). */
+export const GL_KERNELS: Partial<Record<GpujsMode, KernelClass>> = {
+  webgl2: WebGL2Kernel,
+  webgl: WebGLKernel,
+  headlessgl: HeadlessGLKernel,
+};
+
+/** Why the browser's WebGL (version 1 or 2) cannot run single precision here, or null. */
+function browserGLProblem(mode: 'webgl' | 'webgl2'): string | null {
+  const supported = mode === 'webgl2' ? GPU.isWebGL2Supported : GPU.isWebGLSupported;
+  const kernel = GL_KERNELS[mode] as KernelClass;
+  if (!supported) {
+    return !('document' in globalThis)
+      ? `${mode} needs a browser canvas (in Node, use headlessgl)`
+      : `this browser gives no ${mode === 'webgl2' ? 'WebGL2' : 'WebGL'} context`;
+  }
+  if (!kernel.features?.isTextureFloat) {
+    return `${mode} has no float textures: single precision is impossible`;
+  }
+  return null;
 }
 
 /** Why headless-gl cannot give a context here, or null when it can. */
@@ -93,6 +118,10 @@ export async function probeMode(mode: GpujsMode): Promise<Availability> {
       break;
     case 'webasm':
       problem = GPU.isWebAssemblySupported ? null : 'WebAssembly is not supported here';
+      break;
+    case 'webgl2':
+    case 'webgl':
+      problem = browserGLProblem(mode);
       break;
     case 'headlessgl':
       problem = await headlessGLProblem();

@@ -20,6 +20,11 @@ describe('mode availability', () => {
     expect(availability.webasm).toEqual({ available: true });
   });
 
+  it("webgl2 and webgl (the browser's WebGL) are refused in Node, pointing to headlessgl", async () => {
+    await expectRefused('webgl2', 'in Node, use headlessgl');
+    await expectRefused('webgl', 'in Node, use headlessgl');
+  });
+
   const gl = availability.headlessgl;
   if (gl.available) {
     it('headlessgl: a GL context was created; tensors are limited to maxTextureSize²', async () => {
