@@ -3,6 +3,7 @@ import {
   type BackendProvider,
   type Capabilities,
   type Conv2dBackend,
+  checkOptionsObject,
   defineBackend,
   fail,
   MAX_TENSOR_ELEMENTS,
@@ -83,19 +84,7 @@ async function nodeThreads(): Promise<NodeThreads | null> {
 }
 
 function checkOptions(options: Im2colBackendOptions): void {
-  if (options === null || typeof options !== 'object') {
-    fail('invalid-option', 'options', options, 'an object or undefined');
-  }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      fail(
-        'invalid-option',
-        `options.${key}`,
-        (options as Record<string, unknown>)[key],
-        `one of ${[...KNOWN_OPTIONS].join(', ')}`,
-      );
-    }
-  }
+  checkOptionsObject('options', options, KNOWN_OPTIONS);
   if (options.threads !== undefined && requireInteger('options.threads', options.threads) < 1) {
     fail('invalid-option', 'options.threads', options.threads, 'an integer >= 1');
   }

@@ -41,6 +41,31 @@ export interface NormalizedOptions {
 
 const KNOWN_OPTIONS = new Set(['stride', 'padding', 'dilation', 'groups', 'layout']);
 
+/**
+ * Checks that an options bag is an object whose keys are all known, so a misspelt option
+ * (`strides: 2`) is an error instead of being silently ignored. Engines use it for their own
+ * creation options too.
+ */
+export function checkOptionsObject(
+  argument: string,
+  options: unknown,
+  known: ReadonlySet<string>,
+): void {
+  if (options === null || typeof options !== 'object') {
+    fail('invalid-option', argument, options, 'an object or undefined');
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) {
+      fail(
+        'invalid-option',
+        `${argument}.${key}`,
+        (options as Record<string, unknown>)[key],
+        `one of ${[...known].join(', ')}`,
+      );
+    }
+  }
+}
+
 /** Checks that `value` is an integer, naming `argument` when it is not. */
 export function requireInteger(argument: string, value: unknown): number {
   if (typeof value !== 'number') fail('invalid-option', argument, value, 'a number');
@@ -96,19 +121,7 @@ function normalizePadding(value: Padding | undefined): NormalizedOptions['paddin
 
 /** Validates and fills in defaults: stride 1, padding 0, dilation 1, groups 1, NCHW. */
 export function normalizeOptions(options: Conv2dOptions = {}): NormalizedOptions {
-  if (options === null || typeof options !== 'object') {
-    fail('invalid-option', 'options', options, 'an object or undefined');
-  }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      fail(
-        'invalid-option',
-        `options.${key}`,
-        (options as Record<string, unknown>)[key],
-        `one of ${[...KNOWN_OPTIONS].join(', ')}`,
-      );
-    }
-  }
+  checkOptionsObject('options', options, KNOWN_OPTIONS);
   const stride = normalizePair('options.stride', options.stride, 1);
   stride.forEach((s, i) => {
     if (s <= 0)
