@@ -15,7 +15,7 @@ const layers = {
   A: { name: 'A stem 7x7/2', x: [1, 3, 224, 224], w: [64, 3, 7, 7], o: { stride: 2, padding: 3 } },
   B: { name: 'B 3x3 c64', x: [1, 64, 56, 56], w: [64, 64, 3, 3], o: { padding: 1 } },
   C: { name: 'C 3x3 c128 n8', x: [8, 128, 28, 28], w: [128, 128, 3, 3], o: { padding: 1 } },
-  D: { name: 'D 1x1/2 proj', x: [1, 64, 56, 56], w: [128, 64, 1, 1], o: { stride: 2 } },
+  D: { name: 'D 1x1/2 c256-512', x: [1, 256, 14, 14], w: [512, 256, 1, 1], o: { stride: 2 } },
   E: {
     name: 'E depthwise 3x3',
     x: [1, 32, 112, 112],

@@ -1,4 +1,5 @@
 import type { ConvDescription } from '@conv2d/core';
+import { forwardPlane3x3, inputGradPlane3x3, weightGradPlane3x3 } from './direct3x3.js';
 import { validRange } from './im2col.js';
 
 /**
@@ -41,6 +42,10 @@ export function directForward(
       for (let ic = 0; ic < cig; ic++) {
         const xPlane = (n * d.inChannels + g * cig + ic) * HW;
         const wBase = (co * cig + ic) * Kh * Kw;
+        if (Kh === 3 && Kw === 3) {
+          forwardPlane3x3(d, x, w, y, xPlane, wBase, yPlane);
+          continue;
+        }
         for (let m = 0; m < Kh; m++) {
           const hOff = m * d.dilationHeight - d.padTop;
           const [iLo, iHi] = validRange(hOff, sh, H, Ho);
@@ -140,6 +145,10 @@ export function directInputGrad(
       for (let ic = 0; ic < cig; ic++) {
         const xPlane = (n * d.inChannels + g * cig + ic) * HW;
         const wBase = (co * cig + ic) * Kh * Kw;
+        if (Kh === 3 && Kw === 3 && sh === 1 && sw === 1) {
+          inputGradPlane3x3(d, dy, w, dx, xPlane, wBase, yPlane);
+          continue;
+        }
         for (let m = 0; m < Kh; m++) {
           const hOff = m * d.dilationHeight - d.padTop;
           const [iLo, iHi] = validRange(hOff, sh, H, Ho);
@@ -240,6 +249,10 @@ export function directWeightGrad(
       for (let ic = 0; ic < cig; ic++) {
         const xPlane = (n * d.inChannels + g * cig + ic) * HW;
         const wBase = (co * cig + ic) * Kh * Kw;
+        if (Kh === 3 && Kw === 3) {
+          weightGradPlane3x3(d, dy, x, acc, xPlane, accBase + wBase, yPlane);
+          continue;
+        }
         for (let m = 0; m < Kh; m++) {
           const hOff = m * d.dilationHeight - d.padTop;
           const [iLo, iHi] = validRange(hOff, sh, H, Ho);

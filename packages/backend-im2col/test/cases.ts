@@ -48,6 +48,36 @@ export const cases: Case[] = [
     bias: false,
     options: { groups: 3, dilation: 2, padding: [2, 2, 1, 1] },
   },
+  // The 3x3 direct planes: sliding window (stride 1, dilation 1), strided and dilated taps,
+  // images with no interior, thin groups with several channels per group.
+  {
+    name: 'depthwise 3x3 asymmetric padding',
+    x: [1, 3, 9, 11],
+    w: [3, 1, 3, 3],
+    bias: true,
+    options: { groups: 3, padding: [0, 2, 2, 1] },
+  },
+  {
+    name: 'depthwise 3x3 stride and dilation per axis',
+    x: [2, 2, 13, 12],
+    w: [2, 1, 3, 3],
+    bias: false,
+    options: { groups: 2, stride: [1, 2], dilation: [2, 1], padding: [1, 3, 2, 0] },
+  },
+  {
+    name: 'depthwise 3x3 on a 2x2 image',
+    x: [1, 2, 2, 2],
+    w: [4, 1, 3, 3],
+    bias: true,
+    options: { groups: 2, padding: 1 },
+  },
+  {
+    name: 'thin groups 3x3',
+    x: [1, 8, 7, 6],
+    w: [8, 2, 3, 3],
+    bias: true,
+    options: { groups: 4, padding: [1, 1, 0, 2], dilation: [1, 2] },
+  },
   { name: 'pointwise', x: [2, 8, 5, 4], w: [6, 8, 1, 1], bias: true, options: {} },
   {
     name: 'pointwise groups',

@@ -1,0 +1,318 @@
+import type { ConvDescription } from '@conv2d/core';
+import { validRange } from './im2col.js';
+
+/**
+ * 3x3 planes of the direct path (depthwise above all), one (output, input) channel pair at a
+ * time. Where all nine taps fall inside the image, one pass over an output row does all nine
+ * multiply-adds with the input rows as running offsets, so each output is loaded and stored
+ * once (not once per tap) and the inner loop has no bounds checks; the few border rows and
+ * columns take a checked loop. Any stride and dilation for forward and dW; dX (a gather over
+ * dY) needs stride 1.
+ */
+
+/** [lo, hi): outputs whose three taps at offset + t*step (t = 0, 1, 2) all lie in [0, size). */
+function allInside(
+  offset: number,
+  step: number,
+  stride: number,
+  size: number,
+  outSize: number,
+): [number, number] {
+  let lo = 0;
+  let hi = outSize;
+  for (let t = 0; t < 3; t++) {
+    const [a, b] = validRange(offset + t * step, stride, size, outSize);
+    lo = Math.max(lo, a);
+    hi = Math.min(hi, b);
+  }
+  return hi > lo ? [lo, hi] : [0, 0];
+}
+
+/** y plane (at yPlane) += the 3x3 correlation of the x plane (at xPlane) with w[wAt..+9). */
+export function forwardPlane3x3(
+  d: ConvDescription,
+  x: Float32Array,
+  w: Float32Array,
+  y: Float32Array,
+  xPlane: number,
+  wAt: number,
+  yPlane: number,
+): void {
+  const { inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = d;
+  const sh = d.strideHeight;
+  const sw = d.strideWidth;
+  const dh = d.dilationHeight;
+  const dw = d.dilationWidth;
+  const [iA, iB] = allInside(-d.padTop, dh, sh, H, Ho);
+  const [jA, jB] = allInside(-d.padLeft, dw, sw, W, Wo);
+  const w0 = w[wAt];
+  const w1 = w[wAt + 1];
+  const w2 = w[wAt + 2];
+  const w3 = w[wAt + 3];
+  const w4 = w[wAt + 4];
+  const w5 = w[wAt + 5];
+  const w6 = w[wAt + 6];
+  const w7 = w[wAt + 7];
+  const w8 = w[wAt + 8];
+  const dw2 = 2 * dw;
+  for (let i = 0; i < Ho; i++) {
+    const dst = yPlane + i * Wo;
+    if (i < iA || i >= iB || jA === jB) {
+      forwardEdge(d, x, w, y, xPlane, wAt, dst, i, 0, Wo);
+      continue;
+    }
+    forwardEdge(d, x, w, y, xPlane, wAt, dst, i, 0, jA);
+    forwardEdge(d, x, w, y, xPlane, wAt, dst, i, jB, Wo);
+    // Offset of tap (0, 0) for output column 0; rows 1 and 2 are dh*W further each.
+    const r0 = xPlane + (i * sh - d.padTop) * W - d.padLeft;
+    const r1 = r0 + dh * W;
+    const r2 = r1 + dh * W;
+    if (sw === 1 && dw === 1) {
+      // Contiguous taps: slide a 3x3 window along the row, loading 3 new inputs per output
+      // instead of 9 (V8 converts each float32 load to double, which is what costs).
+      let a0 = x[r0 + jA];
+      let a1 = x[r0 + jA + 1];
+      let b0 = x[r1 + jA];
+      let b1 = x[r1 + jA + 1];
+      let c0 = x[r2 + jA];
+      let c1 = x[r2 + jA + 1];
+      for (let j = jA; j < jB; j++) {
+        const a2 = x[r0 + j + 2];
+        const b2 = x[r1 + j + 2];
+        const c2 = x[r2 + j + 2];
+        y[dst + j] +=
+          w0 * a0 +
+          w1 * a1 +
+          w2 * a2 +
+          (w3 * b0 + w4 * b1 + w5 * b2) +
+          (w6 * c0 + w7 * c1 + w8 * c2);
+        a0 = a1;
+        a1 = a2;
+        b0 = b1;
+        b1 = b2;
+        c0 = c1;
+        c1 = c2;
+      }
+      continue;
+    }
+    for (let j = jA, c = jA * sw; j < jB; j++, c += sw) {
+      y[dst + j] +=
+        w0 * x[r0 + c] +
+        w1 * x[r0 + c + dw] +
+        w2 * x[r0 + c + dw2] +
+        (w3 * x[r1 + c] + w4 * x[r1 + c + dw] + w5 * x[r1 + c + dw2]) +
+        (w6 * x[r2 + c] + w7 * x[r2 + c + dw] + w8 * x[r2 + c + dw2]);
+    }
+  }
+}
+
+/** Output columns [j0, j1) of output row i, every tap checked against the image bounds. */
+function forwardEdge(
+  d: ConvDescription,
+  x: Float32Array,
+  w: Float32Array,
+  y: Float32Array,
+  xPlane: number,
+  wAt: number,
+  dst: number,
+  i: number,
+  j0: number,
+  j1: number,
+): void {
+  const H = d.inHeight;
+  const W = d.inWidth;
+  for (let j = j0; j < j1; j++) {
+    let s = 0;
+    for (let m = 0; m < 3; m++) {
+      const r = i * d.strideHeight + m * d.dilationHeight - d.padTop;
+      if (r < 0 || r >= H) continue;
+      for (let q = 0; q < 3; q++) {
+        const c = j * d.strideWidth + q * d.dilationWidth - d.padLeft;
+        if (c >= 0 && c < W) s += w[wAt + m * 3 + q] * x[xPlane + r * W + c];
+      }
+    }
+    y[dst + j] += s;
+  }
+}
+
+/**
+ * dx plane += the adjoint of `forwardPlane3x3` at stride 1, as a gather: input (r, c) gets
+ * the sum over taps (m, q) of w[m, q]·dy[r + padTop - m·dh, c + padLeft - q·dw].
+ */
+export function inputGradPlane3x3(
+  d: ConvDescription,
+  dy: Float32Array,
+  w: Float32Array,
+  dx: Float32Array,
+  xPlane: number,
+  wAt: number,
+  yPlane: number,
+): void {
+  const { inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = d;
+  const dh = d.dilationHeight;
+  const dw = d.dilationWidth;
+  // Input rows whose three dY rows r + padTop - 2dh, - dh, - 0 all exist.
+  const [rA, rB] = allInside(d.padTop - 2 * dh, dh, 1, Ho, H);
+  const [cA, cB] = allInside(d.padLeft - 2 * dw, dw, 1, Wo, W);
+  const w0 = w[wAt];
+  const w1 = w[wAt + 1];
+  const w2 = w[wAt + 2];
+  const w3 = w[wAt + 3];
+  const w4 = w[wAt + 4];
+  const w5 = w[wAt + 5];
+  const w6 = w[wAt + 6];
+  const w7 = w[wAt + 7];
+  const w8 = w[wAt + 8];
+  const dw2 = 2 * dw;
+  for (let r = 0; r < H; r++) {
+    const dst = xPlane + r * W;
+    if (r < rA || r >= rB || cA === cB) {
+      inputGradEdge(d, dy, w, dx, yPlane, wAt, dst, r, 0, W);
+      continue;
+    }
+    inputGradEdge(d, dy, w, dx, yPlane, wAt, dst, r, 0, cA);
+    inputGradEdge(d, dy, w, dx, yPlane, wAt, dst, r, cB, W);
+    // dY offset of tap (0, 0) for input column 0; taps further right/down sit before it.
+    const t0 = yPlane + (r + d.padTop) * Wo + d.padLeft;
+    const t1 = t0 - dh * Wo;
+    const t2 = t1 - dh * Wo;
+    if (dw === 1) {
+      // Contiguous taps: a sliding window, 3 new dY loads per input instead of 9.
+      let a2 = dy[t0 + cA - 2];
+      let a1 = dy[t0 + cA - 1];
+      let b2 = dy[t1 + cA - 2];
+      let b1 = dy[t1 + cA - 1];
+      let c2 = dy[t2 + cA - 2];
+      let c1 = dy[t2 + cA - 1];
+      for (let c = cA; c < cB; c++) {
+        const a0 = dy[t0 + c];
+        const b0 = dy[t1 + c];
+        const c0 = dy[t2 + c];
+        dx[dst + c] +=
+          w0 * a0 +
+          w1 * a1 +
+          w2 * a2 +
+          (w3 * b0 + w4 * b1 + w5 * b2) +
+          (w6 * c0 + w7 * c1 + w8 * c2);
+        a2 = a1;
+        a1 = a0;
+        b2 = b1;
+        b1 = b0;
+        c2 = c1;
+        c1 = c0;
+      }
+      continue;
+    }
+    for (let c = cA; c < cB; c++) {
+      dx[dst + c] +=
+        w0 * dy[t0 + c] +
+        w1 * dy[t0 + c - dw] +
+        w2 * dy[t0 + c - dw2] +
+        (w3 * dy[t1 + c] + w4 * dy[t1 + c - dw] + w5 * dy[t1 + c - dw2]) +
+        (w6 * dy[t2 + c] + w7 * dy[t2 + c - dw] + w8 * dy[t2 + c - dw2]);
+    }
+  }
+}
+
+function inputGradEdge(
+  d: ConvDescription,
+  dy: Float32Array,
+  w: Float32Array,
+  dx: Float32Array,
+  yPlane: number,
+  wAt: number,
+  dst: number,
+  r: number,
+  c0: number,
+  c1: number,
+): void {
+  const Ho = d.outHeight;
+  const Wo = d.outWidth;
+  for (let c = c0; c < c1; c++) {
+    let s = 0;
+    for (let m = 0; m < 3; m++) {
+      const i = r + d.padTop - m * d.dilationHeight;
+      if (i < 0 || i >= Ho) continue;
+      for (let q = 0; q < 3; q++) {
+        const j = c + d.padLeft - q * d.dilationWidth;
+        if (j >= 0 && j < Wo) s += w[wAt + m * 3 + q] * dy[yPlane + i * Wo + j];
+      }
+    }
+    dx[dst + c] += s;
+  }
+}
+
+/** acc[accAt..+9) += the nine dW taps of one plane pair: sums of dy·(shifted x). */
+export function weightGradPlane3x3(
+  d: ConvDescription,
+  dy: Float32Array,
+  x: Float32Array,
+  acc: Float32Array,
+  xPlane: number,
+  accAt: number,
+  yPlane: number,
+): void {
+  const { inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = d;
+  const sh = d.strideHeight;
+  const sw = d.strideWidth;
+  const dh = d.dilationHeight;
+  const dw = d.dilationWidth;
+  const [iA, iB] = allInside(-d.padTop, dh, sh, H, Ho);
+  const [jA, jB] = allInside(-d.padLeft, dw, sw, W, Wo);
+  const dw2 = 2 * dw;
+  // Nine running sums (float64, in registers) over the interior...
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let s4 = 0;
+  let s5 = 0;
+  let s6 = 0;
+  let s7 = 0;
+  let s8 = 0;
+  for (let i = iA; i < iB; i++) {
+    if (jA === jB) break;
+    const g0 = yPlane + i * Wo;
+    const r0 = xPlane + (i * sh - d.padTop) * W - d.padLeft;
+    const r1 = r0 + dh * W;
+    const r2 = r1 + dh * W;
+    for (let j = jA, c = jA * sw; j < jB; j++, c += sw) {
+      const g = dy[g0 + j];
+      s0 += g * x[r0 + c];
+      s1 += g * x[r0 + c + dw];
+      s2 += g * x[r0 + c + dw2];
+      s3 += g * x[r1 + c];
+      s4 += g * x[r1 + c + dw];
+      s5 += g * x[r1 + c + dw2];
+      s6 += g * x[r2 + c];
+      s7 += g * x[r2 + c + dw];
+      s8 += g * x[r2 + c + dw2];
+    }
+  }
+  acc[accAt] += s0;
+  acc[accAt + 1] += s1;
+  acc[accAt + 2] += s2;
+  acc[accAt + 3] += s3;
+  acc[accAt + 4] += s4;
+  acc[accAt + 5] += s5;
+  acc[accAt + 6] += s6;
+  acc[accAt + 7] += s7;
+  acc[accAt + 8] += s8;
+  // ...then the border outputs, every tap checked.
+  for (let i = 0; i < Ho; i++) {
+    const inner = i >= iA && i < iB && jA < jB;
+    for (let j = 0; j < Wo; j++) {
+      if (inner && j === jA) j = jB;
+      if (j >= Wo) break;
+      const g = dy[yPlane + i * Wo + j];
+      for (let m = 0; m < 3; m++) {
+        const r = i * sh + m * dh - d.padTop;
+        if (r < 0 || r >= H) continue;
+        for (let q = 0; q < 3; q++) {
+          const c = j * sw + q * dw - d.padLeft;
+          if (c >= 0 && c < W) acc[accAt + m * 3 + q] += g * x[xPlane + r * W + c];
+        }
+      }
+    }
+  }
+}
