@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Run on the GPU machine from the project root, after scripts/prepare-gpu-check.sh made
+# .device-carry here (call the device tool with carry [".device-carry"]):
+#   bash apps/bench/scripts/gpu-check.sh [--mode webgpu] [--reps 5]
+# Prints every fixture's result on gpujs:webgpu, then GFLOP/s per layer and pass; writes
+# $OUT/gpu-check.json when $OUT is set.
+set -euo pipefail
+source .device-carry/prelude.sh
+cd .device-carry/gpu-check
+node gpu-check.js --fixtures fixtures ${OUT:+--out "$OUT/gpu-check.json"} "$@"

@@ -1,0 +1,140 @@
+/**
+ * The real-GPU check of issue 4, run on the device machine (scripts/gpu-check.sh): every
+ * PyTorch fixture on one gpu.js mode (webgpu by default), then the bench layers plus the
+ * issue's target layer, timed per pass with compile time apart. Prints one line per case and
+ * per layer/pass, then a JSON summary; exits non-zero when a fixture fails or the mode is
+ * unavailable (never silently another mode).
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createGpujsBackend, type GpujsMode } from '@conv2d/backend-gpujs';
+import { loadFixtures } from '@conv2d/conformance/node';
+import { randomTensor, runFixture, seededRandom } from '@conv2d/conformance/runner';
+import { describeConv, type Tensor, type Wanted } from '@conv2d/core';
+import { LAYERS, type Layer, layerOptions, layerShapes, selectLayers } from './layers.js';
+import { median } from './stats.js';
+
+/** Issue 4's target layer: N8 Cin64 56x56 Cout64 3x3 pad 1 (cuDNN fp32 ~19,000 GFLOP/s on an H200). */
+const TARGET: Layer = {
+  name: 'T 3x3 c64 n8 56px (GPU target)',
+  id: 'T',
+  batch: 8,
+  inChannels: 64,
+  height: 56,
+  width: 56,
+  outChannels: 64,
+  kernel: 3,
+  stride: 1,
+  padding: 1,
+  groups: 1,
+};
+
+const PASSES: { pass: 'forward' | 'dx' | 'dw'; wanted?: Wanted }[] = [
+  { pass: 'forward' },
+  { pass: 'dx', wanted: { dx: true, dw: false, db: false } },
+  { pass: 'dw', wanted: { dx: false, dw: true, db: true } },
+];
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      mode: { type: 'string', default: 'webgpu' },
+      fixtures: { type: 'string', default: 'fixtures' },
+      reps: { type: 'string', default: '5' },
+      out: { type: 'string' },
+      layers: { type: 'string', default: '' },
+    },
+  });
+  const mode = values.mode as GpujsMode;
+  const reps = Number(values.reps);
+  let backend: Awaited<ReturnType<typeof createGpujsBackend>>;
+  try {
+    backend = await createGpujsBackend({ mode });
+  } catch (e) {
+    console.log(`UNAVAILABLE gpujs:${mode}: ${(e as Error).message}`);
+    return 1;
+  }
+  console.log(`gpujs:${backend.mode} ready`);
+
+  let passed = 0;
+  let failed = 0;
+  for (const { file, fixture } of loadFixtures(values.fixtures)) {
+    const r = await runFixture(backend, fixture);
+    if (r.passed) passed++;
+    else failed++;
+    console.log(`${r.passed ? 'PASS' : 'FAIL'} gpujs:${mode} ${file}: ${r.message}`);
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+
+  const rows: Record<string, unknown>[] = [];
+  const ids = values.layers ? values.layers.split(',') : [];
+  for (const layer of selectLayers([TARGET, ...LAYERS], ids)) {
+    const shapes = layerShapes(layer);
+    const options = layerOptions(layer);
+    const random = seededRandom(42);
+    const x = randomTensor(shapes.x, random);
+    const w = randomTensor(shapes.w, random);
+    const b = randomTensor(shapes.b, random);
+    const desc = describeConv(shapes.x, shapes.w, shapes.b, options);
+    const dy: Tensor = randomTensor(desc.yShape, random);
+    for (const { pass, wanted } of PASSES) {
+      const run = () =>
+        pass === 'forward'
+          ? backend.forward(x, w, b, options)
+          : backend.backward(dy, x, w, options, wanted);
+      try {
+        let t = performance.now();
+        await run();
+        const firstMs = performance.now() - t; // compile + one run
+        const times: number[] = [];
+        for (let i = 0; i < reps; i++) {
+          t = performance.now();
+          await run();
+          times.push(performance.now() - t);
+        }
+        const ms = median(times);
+        const gflops = desc.flops / ms / 1e6;
+        rows.push({
+          layer: layer.name,
+          pass,
+          engine: `gpujs:${mode}`,
+          medianMs: ms,
+          gflops,
+          firstCallMs: firstMs,
+        });
+        console.log(
+          `${layer.name} ${pass}: ${ms.toFixed(2)} ms, ${gflops.toFixed(1)} GFLOP/s (first call ${firstMs.toFixed(0)} ms)`,
+        );
+      } catch (e) {
+        rows.push({
+          layer: layer.name,
+          pass,
+          engine: `gpujs:${mode}`,
+          status: 'failed',
+          reason: (e as Error).message,
+        });
+        console.log(`${layer.name} ${pass}: FAILED ${(e as Error).message}`);
+      }
+    }
+  }
+  const summary = {
+    date: new Date().toISOString(),
+    mode,
+    fixtures: { passed, failed },
+    rows,
+    stats: backend.stats,
+  };
+  console.log(JSON.stringify(summary));
+  if (values.out) writeFileSync(values.out, `${JSON.stringify(summary, null, 2)}\n`);
+  backend.dispose();
+  return failed > 0 ? 1 : 0;
+}
+
+// Dawn keeps the process alive after a webgpu kernel: exit explicitly.
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(e);
+    process.exit(2);
+  },
+);
