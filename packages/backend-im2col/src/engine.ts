@@ -6,7 +6,7 @@ import {
   type Wanted,
 } from '@conv2d/core';
 import { usesDirectPath } from './direct.js';
-import { drainAsCaller, isPointwise, type Job, Op, syncArray } from './kernels.js';
+import { drainAsCaller, isPointwise, type Job, Op, syncArray, TASK_STRIDE } from './kernels.js';
 import { nchwToNhwc, nhwcToNchw } from './layout.js';
 import { nhwcFits, reorderWeights } from './nhwc.js';
 import { forwardTasks, inputTasks, weightTasks } from './plan.js';
@@ -188,8 +188,11 @@ export function createEngine(settings: EngineSettings): Engine {
   async function run(j: Job, threads: number): Promise<void> {
     if (workspace.length < j.tileFloats) workspace = new Float32Array(j.tileFloats);
     const ws = workspace;
-    if (threads <= 1 || !settings.startPool) {
-      drainAsCaller(j, 1, ws);
+    // A single task (e.g. a 1x1/2 layer with fewer output positions than one GEMM task
+    // wants) leaves the other threads nothing to do: run it here rather than wake them.
+    // `threads` still counts the slots, so the caller runs every fixed share.
+    if (threads <= 1 || !settings.startPool || j.tasks.length <= TASK_STRIDE) {
+      drainAsCaller(j, threads, ws);
       return;
     }
     if (!pool) {

@@ -31,7 +31,9 @@ export interface Im2colBackendOptions {
   keepIm2col?: boolean;
   /**
    * Passes below this many flops run on the calling thread, where handing work to the pool
-   * costs more than it saves. Default 4e6 (about a millisecond of work).
+   * costs more than it saves. Default 2e7 (about a millisecond of GEMM work): on smaller
+   * passes (the bench's 1x1/2 projection D, 13 MFLOP, and depthwise E, 7 MFLOP) waking a
+   * worker and waiting for it made 2 threads slower than one.
    */
   minThreadedFlops?: number;
 }
@@ -54,7 +56,7 @@ const KNOWN_OPTIONS = new Set([
   'keepIm2col',
   'minThreadedFlops',
 ]);
-export const DEFAULT_MIN_THREADED_FLOPS = 4e6;
+export const DEFAULT_MIN_THREADED_FLOPS = 2e7;
 
 export const capabilities: Capabilities = Object.freeze({
   layouts: Object.freeze(['NCHW', 'NHWC'] as const),

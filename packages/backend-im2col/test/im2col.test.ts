@@ -65,14 +65,17 @@ async function check(backend: Im2colBackend, c: Case, layout: 'NCHW' | 'NHWC', s
 export const configurations: [string, Im2colBackendOptions][] = [
   ['col2im, 1 thread', { dxMethod: 'col2im', threads: 1 }],
   ['transposed, 1 thread', { dxMethod: 'transposed', threads: 1 }],
-  ['col2im, 2 threads', { dxMethod: 'col2im', threads: 2 }],
-  ['transposed, 2 threads', { dxMethod: 'transposed', threads: 2 }],
+  ['col2im, 2 threads', { dxMethod: 'col2im', threads: 2, minThreadedFlops: 4e6 }],
+  ['transposed, 2 threads', { dxMethod: 'transposed', threads: 2, minThreadedFlops: 4e6 }],
   ['col2im, 4 KiB workspace', { dxMethod: 'col2im', threads: 1, workspaceBytes: 4096 }],
   [
     'transposed, 4 KiB workspace, 2 threads',
-    { dxMethod: 'transposed', threads: 2, workspaceBytes: 4096 },
+    { dxMethod: 'transposed', threads: 2, workspaceBytes: 4096, minThreadedFlops: 4e6 },
   ],
-  ['col2im, keepIm2col, 2 threads', { dxMethod: 'col2im', threads: 2, keepIm2col: true }],
+  [
+    'col2im, keepIm2col, 2 threads',
+    { dxMethod: 'col2im', threads: 2, keepIm2col: true, minThreadedFlops: 4e6 },
+  ],
 ];
 
 describe.each(configurations)('im2col %s', (_label, options) => {
