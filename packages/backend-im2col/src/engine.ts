@@ -72,9 +72,41 @@ function alloc(size: number, shared: boolean): Float32Array {
   return shared ? new Float32Array(new SharedArrayBuffer(size * 4)) : new Float32Array(size);
 }
 
-function share(a: Float32Array, shared: boolean): Float32Array {
+/**
+ * Gives a pass its buffers by role ('x', 'w', 'acc', ...), NOT zeroed: plain arrays when
+ * the pass runs on one thread, shared ones when threaded.
+ */
+type Buffers = (role: string, size: number) => Float32Array;
+
+/**
+ * Grow-only SharedArrayBuffers kept from one threaded pass to the next. A fresh
+ * SharedArrayBuffer is mapped and page-faulted on first touch every time: allocating and
+ * filling the 3.2 MB of x and y of the depthwise layer E cost about 3 ms against 0.8 ms for
+ * plain arrays, more than the layer's whole 1-thread time, so a new one per pass made
+ * 2 threads slower than 1. One pass at a time uses the arena (`busy`); a pass that
+ * overlaps it (calls not awaited in turn) allocates its own as before.
+ */
+class Arena {
+  private readonly buffers = new Map<string, Float32Array>();
+  busy = false;
+
+  get(role: string, size: number): Float32Array {
+    let b = this.buffers.get(role);
+    if (!b || b.length < size) {
+      b = alloc(size, true);
+      this.buffers.set(role, b);
+    }
+    return b.subarray(0, size);
+  }
+
+  clear(): void {
+    this.buffers.clear();
+  }
+}
+
+function share(a: Float32Array, shared: boolean, get: Buffers, role: string): Float32Array {
   if (!shared || a.buffer instanceof SharedArrayBuffer) return a;
-  const s = alloc(a.length, true);
+  const s = get(role, a.length);
   s.set(a);
   return s;
 }
@@ -95,6 +127,8 @@ class Stage {
     private readonly height: number,
     private readonly width: number,
     private readonly shared: boolean,
+    private readonly get: Buffers,
+    private readonly role: string,
   ) {
     this.image = channels * height * width;
   }
@@ -105,7 +139,7 @@ class Stage {
 
   private take(count: number): Float32Array {
     const size = count * this.image;
-    if (!this.buffer || this.buffer.length < size) this.buffer = alloc(size, this.shared);
+    if (!this.buffer || this.buffer.length < size) this.buffer = this.get(this.role, size);
     return this.buffer.subarray(0, size);
   }
 
@@ -144,6 +178,22 @@ export function createEngine(settings: EngineSettings): Engine {
   let poolStarting: Promise<WorkerPool> | null = null;
   let workspace = new Float32Array(0);
   let kept: Kept | null = null;
+  const arena = new Arena();
+
+  /**
+   * The buffers of a pass and a release for its end: the arena when the pass is threaded
+   * and no other pass holds it, else fresh arrays.
+   */
+  const lease = (shared: boolean): [Buffers, () => void] => {
+    if (!shared || arena.busy) return [(_role, size) => alloc(size, shared), () => {}];
+    arena.busy = true;
+    return [
+      (role, size) => arena.get(role, size),
+      () => {
+        arena.busy = false;
+      },
+    ];
+  };
 
   const threadsFor = (d: ConvDescription) =>
     settings.startPool && d.flops >= settings.minThreadedFlops ? settings.threads : 1;
@@ -239,127 +289,28 @@ export function createEngine(settings: EngineSettings): Engine {
     async forward(desc, x, w, b) {
       const threads = threadsFor(desc);
       const shared = threads > 1;
-      const d = desc;
-      const y = new Float32Array(d.ySize);
-      kept = null; // a new forward replaces what the previous one kept
-      const cacheSize = keptSize(d);
-      const cache = cacheSize > 0 ? alloc(cacheSize, shared) : null;
-      const cacheImage = cacheSize / d.batch;
-      // NHWC through GEMM runs natively unless X_hat is kept (backward reads it as NCHW) or
-      // not even one row of it fits a thread's workspace share.
-      let [tileBytes, stageBytes] = budgets(shared);
-      const native =
-        d.layout === 'NHWC' &&
-        cache === null &&
-        !usesDirectPath(d) &&
-        nhwcFits(d, Math.max(16, Math.floor(tileBytes / 4 / threads)));
-      if (d.layout === 'NHWC' && !native) [tileBytes, stageBytes] = budgets(true);
-      // 'NCHW' staging copies or views as is; the native path wants NHWC as is.
-      const stageLayout = native ? 'NCHW' : d.layout;
-      const xs = new Stage(stageLayout, d.inChannels, d.inHeight, d.inWidth, shared);
-      const ys = new Stage(stageLayout, d.outChannels, d.outHeight, d.outWidth, shared);
-      const wk = native ? reorderWeights(d, w, alloc(d.wSize, shared)) : share(w, shared);
-      const bs = b && share(b, shared);
-      const step = imagesPerChunk(d, d.xSize / d.batch + d.ySize / d.batch, stageBytes);
-      for (let n0 = 0; n0 < d.batch; n0 += step) {
-        const n1 = Math.min(d.batch, n0 + step);
-        const cd = withBatch(d, n1 - n0);
-        const out = ys.target(y, n0, n1);
-        const xc = xs.read(x, n0, n1);
-        if (native) {
-          const j = job(Op.forwardNhwc, cd, forwardTasks(cd, threads), threads, tileBytes);
-          j.x = xc;
-          j.w = wk;
-          j.b = bs;
-          j.y = out;
-          await run(j, threads);
-        } else {
-          const view = cache ? cache.subarray(n0 * cacheImage, n1 * cacheImage) : null;
-          await forwardChunk(cd, xc, wk, bs, out, threads, view, tileBytes);
-        }
-        ys.write(y, n0, n1, out);
+      const [get, release] = lease(shared);
+      try {
+        return await forwardPass(desc, x, w, b, threads, get);
+      } finally {
+        release();
       }
-      if (cache) kept = { x, key: convKey(desc), cache };
-      return y;
     },
 
     async backward(desc, dy, x, w, wanted: Required<Wanted>) {
-      const d = desc;
-      const threads = threadsFor(d);
-      const shared = threads > 1;
-      const transposed = settings.dxMethod === 'transposed';
-      const grads: Partial<Record<'dx' | 'dw' | 'db', Float32Array>> = {};
-      if (wanted.db) grads.db = biasGrad(d, dy);
-      if (!wanted.dw && !wanted.dx) return grads;
-
-      const xImage = d.xSize / d.batch;
-      const yImage = d.ySize / d.batch;
-      const dys = new Stage(d.layout, d.outChannels, d.outHeight, d.outWidth, shared);
-      const xs = new Stage(d.layout, d.inChannels, d.inHeight, d.inWidth, shared);
-      const dxs = new Stage(d.layout, d.inChannels, d.inHeight, d.inWidth, shared);
-      const useKept = kept !== null && kept.x === x && kept.key === convKey(desc);
-      const cacheImage = useKept && kept ? kept.cache.length / d.batch : 0;
-      const acc = wanted.dw ? alloc(d.wSize * threads, shared) : null;
-      const dx = wanted.dx ? new Float32Array(d.xSize) : null;
-      const ws = wanted.dx ? share(w, shared) : null;
-      const flipped = wanted.dx && transposed ? flipKernel(d, w, alloc(d.wSize, shared)) : null;
-      const upImage = transposed ? transposedDescription(d, 1).xSize : 0;
-      let up: Float32Array | null = null;
-      if (useKept && acc) stats.im2colReused++;
-
-      const [tileBytes, stageBytes] = budgets(shared || d.layout === 'NHWC' || transposed);
-      const step = imagesPerChunk(d, 2 * xImage + yImage + upImage, stageBytes);
-      for (let n0 = 0; n0 < d.batch; n0 += step) {
-        const n1 = Math.min(d.batch, n0 + step);
-        const cd = withBatch(d, n1 - n0);
-        const dyc = dys.read(dy, n0, n1);
-        if (acc) {
-          const direct = usesDirectPath(cd);
-          const j = job(
-            direct ? Op.weightDirect : Op.weightGemm,
-            cd,
-            weightTasks(cd, threads),
-            threads,
-            tileBytes,
-          );
-          j.x = xs.read(x, n0, n1);
-          j.y = dyc;
-          j.acc = acc;
-          j.stride = threads; // deterministic sums: every run adds the same tasks per slot
-          if (useKept && kept && !direct) {
-            j.cache = kept.cache.subarray(n0 * cacheImage, n1 * cacheImage);
-          }
-          await run(j, threads);
-        }
-        if (dx && ws && !transposed) {
-          const op = usesDirectPath(cd) ? Op.inputDirect : Op.inputCol2im;
-          const j = job(op, cd, inputTasks(cd, threads), threads, tileBytes);
-          j.y = dyc;
-          j.w = ws;
-          j.dx = dxs.target(dx, n0, n1);
-          j.dx.fill(0); // scatter-add target; a reused staging buffer holds the last chunk
-          await run(j, threads);
-          dxs.write(dx, n0, n1, j.dx);
-        } else if (dx && flipped) {
-          const t = transposedDescription(d, n1 - n0);
-          if (!up || up.length < t.xSize) up = alloc(t.xSize, shared);
-          const input = up.subarray(0, t.xSize);
-          input.fill(0);
-          upsamplePad(d, t, dyc, 0, n1 - n0, input);
-          const out = dxs.target(dx, n0, n1);
-          const tt = threadsFor(t) > 1 ? threads : 1;
-          await forwardChunk(t, input, flipped, null, out, tt, null, tileBytes);
-          dxs.write(dx, n0, n1, out);
-        }
+      const threads = threadsFor(desc);
+      const [get, release] = lease(threads > 1);
+      try {
+        return await backwardPass(desc, dy, x, w, wanted, threads, get);
+      } finally {
+        release();
       }
-      if (acc) grads.dw = reduceSlots(acc, d.wSize, threads);
-      if (dx) grads.dx = dx;
-      return grads;
     },
 
     dispose() {
       kept = null;
       workspace = new Float32Array(0);
+      arena.clear();
       const p = pool;
       pool = null;
       if (p) p.dispose();
@@ -367,6 +318,140 @@ export function createEngine(settings: EngineSettings): Engine {
       poolStarting = null;
     },
   };
+
+  async function forwardPass(
+    desc: ConvDescription,
+    x: Float32Array,
+    w: Float32Array,
+    b: Float32Array | null,
+    threads: number,
+    get: Buffers,
+  ): Promise<Float32Array> {
+    const shared = threads > 1;
+    const d = desc;
+    const y = new Float32Array(d.ySize);
+    kept = null; // a new forward replaces what the previous one kept
+    const cacheSize = keptSize(d);
+    const cache = cacheSize > 0 ? alloc(cacheSize, shared) : null;
+    const cacheImage = cacheSize / d.batch;
+    // NHWC through GEMM runs natively unless X_hat is kept (backward reads it as NCHW) or
+    // not even one row of it fits a thread's workspace share.
+    let [tileBytes, stageBytes] = budgets(shared);
+    const native =
+      d.layout === 'NHWC' &&
+      cache === null &&
+      !usesDirectPath(d) &&
+      nhwcFits(d, Math.max(16, Math.floor(tileBytes / 4 / threads)));
+    if (d.layout === 'NHWC' && !native) [tileBytes, stageBytes] = budgets(true);
+    // 'NCHW' staging copies or views as is; the native path wants NHWC as is.
+    const stageLayout = native ? 'NCHW' : d.layout;
+    const xs = new Stage(stageLayout, d.inChannels, d.inHeight, d.inWidth, shared, get, 'x');
+    const ys = new Stage(stageLayout, d.outChannels, d.outHeight, d.outWidth, shared, get, 'y');
+    const wk = native ? reorderWeights(d, w, get('w', d.wSize)) : share(w, shared, get, 'w');
+    const bs = b && share(b, shared, get, 'b');
+    const step = imagesPerChunk(d, d.xSize / d.batch + d.ySize / d.batch, stageBytes);
+    for (let n0 = 0; n0 < d.batch; n0 += step) {
+      const n1 = Math.min(d.batch, n0 + step);
+      const cd = withBatch(d, n1 - n0);
+      const out = ys.target(y, n0, n1);
+      const xc = xs.read(x, n0, n1);
+      if (native) {
+        const j = job(Op.forwardNhwc, cd, forwardTasks(cd, threads), threads, tileBytes);
+        j.x = xc;
+        j.w = wk;
+        j.b = bs;
+        j.y = out;
+        await run(j, threads);
+      } else {
+        const view = cache ? cache.subarray(n0 * cacheImage, n1 * cacheImage) : null;
+        await forwardChunk(cd, xc, wk, bs, out, threads, view, tileBytes);
+      }
+      ys.write(y, n0, n1, out);
+    }
+    if (cache) kept = { x, key: convKey(desc), cache };
+    return y;
+  }
+
+  async function backwardPass(
+    desc: ConvDescription,
+    dy: Float32Array,
+    x: Float32Array,
+    w: Float32Array,
+    wanted: Required<Wanted>,
+    threads: number,
+    get: Buffers,
+  ): Promise<Partial<Record<'dx' | 'dw' | 'db', Float32Array>>> {
+    const d = desc;
+    const shared = threads > 1;
+    const transposed = settings.dxMethod === 'transposed';
+    const grads: Partial<Record<'dx' | 'dw' | 'db', Float32Array>> = {};
+    if (wanted.db) grads.db = biasGrad(d, dy);
+    if (!wanted.dw && !wanted.dx) return grads;
+
+    const xImage = d.xSize / d.batch;
+    const yImage = d.ySize / d.batch;
+    const dys = new Stage(d.layout, d.outChannels, d.outHeight, d.outWidth, shared, get, 'dy');
+    const xs = new Stage(d.layout, d.inChannels, d.inHeight, d.inWidth, shared, get, 'x');
+    const dxs = new Stage(d.layout, d.inChannels, d.inHeight, d.inWidth, shared, get, 'dx');
+    const useKept = kept !== null && kept.x === x && kept.key === convKey(desc);
+    const cacheImage = useKept && kept ? kept.cache.length / d.batch : 0;
+    const acc = wanted.dw ? get('acc', d.wSize * threads).fill(0) : null;
+    const dx = wanted.dx ? new Float32Array(d.xSize) : null;
+    const ws = wanted.dx ? share(w, shared, get, 'w') : null;
+    const flipped = wanted.dx && transposed ? flipKernel(d, w, get('flip', d.wSize)) : null;
+    const upImage = transposed ? transposedDescription(d, 1).xSize : 0;
+    let up: Float32Array | null = null;
+    if (useKept && acc) stats.im2colReused++;
+
+    const [tileBytes, stageBytes] = budgets(shared || d.layout === 'NHWC' || transposed);
+    const step = imagesPerChunk(d, 2 * xImage + yImage + upImage, stageBytes);
+    for (let n0 = 0; n0 < d.batch; n0 += step) {
+      const n1 = Math.min(d.batch, n0 + step);
+      const cd = withBatch(d, n1 - n0);
+      const dyc = dys.read(dy, n0, n1);
+      if (acc) {
+        const direct = usesDirectPath(cd);
+        const j = job(
+          direct ? Op.weightDirect : Op.weightGemm,
+          cd,
+          weightTasks(cd, threads),
+          threads,
+          tileBytes,
+        );
+        j.x = xs.read(x, n0, n1);
+        j.y = dyc;
+        j.acc = acc;
+        j.stride = threads; // deterministic sums: every run adds the same tasks per slot
+        if (useKept && kept && !direct) {
+          j.cache = kept.cache.subarray(n0 * cacheImage, n1 * cacheImage);
+        }
+        await run(j, threads);
+      }
+      if (dx && ws && !transposed) {
+        const op = usesDirectPath(cd) ? Op.inputDirect : Op.inputCol2im;
+        const j = job(op, cd, inputTasks(cd, threads), threads, tileBytes);
+        j.y = dyc;
+        j.w = ws;
+        j.dx = dxs.target(dx, n0, n1);
+        j.dx.fill(0); // scatter-add target; a reused staging buffer holds the last chunk
+        await run(j, threads);
+        dxs.write(dx, n0, n1, j.dx);
+      } else if (dx && flipped) {
+        const t = transposedDescription(d, n1 - n0);
+        if (!up || up.length < t.xSize) up = get('up', t.xSize);
+        const input = up.subarray(0, t.xSize);
+        input.fill(0);
+        upsamplePad(d, t, dyc, 0, n1 - n0, input);
+        const out = dxs.target(dx, n0, n1);
+        const tt = threadsFor(t) > 1 ? threads : 1;
+        await forwardChunk(t, input, flipped, null, out, tt, null, tileBytes);
+        dxs.write(dx, n0, n1, out);
+      }
+    }
+    if (acc) grads.dw = reduceSlots(acc, d.wSize, threads);
+    if (dx) grads.dx = dx;
+    return grads;
+  }
 }
 
 /** Sums the per-thread dW accumulators into a plain array. */
