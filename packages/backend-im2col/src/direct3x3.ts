@@ -276,6 +276,37 @@ export function weightGradPlane3x3(
     const r0 = xPlane + (i * sh - d.padTop) * W - d.padLeft;
     const r1 = r0 + dh * W;
     const r2 = r1 + dh * W;
+    if (sw === 1 && dw === 1) {
+      // Contiguous taps: a sliding window, 3 new x loads per output instead of 9.
+      let a0 = x[r0 + jA];
+      let a1 = x[r0 + jA + 1];
+      let b0 = x[r1 + jA];
+      let b1 = x[r1 + jA + 1];
+      let c0 = x[r2 + jA];
+      let c1 = x[r2 + jA + 1];
+      for (let j = jA; j < jB; j++) {
+        const g = dy[g0 + j];
+        const a2 = x[r0 + j + 2];
+        const b2 = x[r1 + j + 2];
+        const c2 = x[r2 + j + 2];
+        s0 += g * a0;
+        s1 += g * a1;
+        s2 += g * a2;
+        s3 += g * b0;
+        s4 += g * b1;
+        s5 += g * b2;
+        s6 += g * c0;
+        s7 += g * c1;
+        s8 += g * c2;
+        a0 = a1;
+        a1 = a2;
+        b0 = b1;
+        b1 = b2;
+        c0 = c1;
+        c1 = c2;
+      }
+      continue;
+    }
     for (let j = jA, c = jA * sw; j < jB; j++, c += sw) {
       const g = dy[g0 + j];
       s0 += g * x[r0 + c];
