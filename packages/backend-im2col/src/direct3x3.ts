@@ -67,6 +67,46 @@ export function forwardPlane3x3(
     const r0 = xPlane + (i * sh - d.padTop) * W - d.padLeft;
     const r1 = r0 + dh * W;
     const r2 = r1 + dh * W;
+    if (sw === 1 && dw === 1 && sh === 1 && dh === 1 && i + 1 < iB) {
+      // Two output rows at once: they share two of their four input rows, so 4 new loads
+      // give 2 outputs (2 per output instead of 3).
+      const dst1 = dst + Wo;
+      forwardEdge(d, x, w, y, xPlane, wAt, dst1, i + 1, 0, jA);
+      forwardEdge(d, x, w, y, xPlane, wAt, dst1, i + 1, jB, Wo);
+      const r3 = r2 + W;
+      let a0 = x[r0 + jA];
+      let a1 = x[r0 + jA + 1];
+      let b0 = x[r1 + jA];
+      let b1 = x[r1 + jA + 1];
+      let c0 = x[r2 + jA];
+      let c1 = x[r2 + jA + 1];
+      let e0 = x[r3 + jA];
+      let e1 = x[r3 + jA + 1];
+      for (let j = jA; j < jB; j++) {
+        const a2 = x[r0 + j + 2];
+        const b2 = x[r1 + j + 2];
+        const c2 = x[r2 + j + 2];
+        const e2 = x[r3 + j + 2];
+        const mid = w3 * b0 + w4 * b1 + w5 * b2;
+        y[dst + j] += w0 * a0 + w1 * a1 + w2 * a2 + mid + (w6 * c0 + w7 * c1 + w8 * c2);
+        y[dst1 + j] +=
+          w0 * b0 +
+          w1 * b1 +
+          w2 * b2 +
+          (w3 * c0 + w4 * c1 + w5 * c2) +
+          (w6 * e0 + w7 * e1 + w8 * e2);
+        a0 = a1;
+        a1 = a2;
+        b0 = b1;
+        b1 = b2;
+        c0 = c1;
+        c1 = c2;
+        e0 = e1;
+        e1 = e2;
+      }
+      i++;
+      continue;
+    }
     if (sw === 1 && dw === 1) {
       // Contiguous taps: slide a 3x3 window along the row, loading 3 new inputs per output
       // instead of 9 (V8 converts each float32 load to double, which is what costs).
