@@ -216,6 +216,50 @@ export function inputGradPlane3x3(
     const t0 = yPlane + (r + d.padTop) * Wo + d.padLeft;
     const t1 = t0 - dh * Wo;
     const t2 = t1 - dh * Wo;
+    if (dw === 1 && dh === 1 && r + 1 < rB) {
+      // Two input rows at once: row r + 1 reads dY rows t0 + Wo, t0 and t1, two of them
+      // shared with row r, so 4 new loads give 2 outputs.
+      const dst1 = dst + W;
+      inputGradEdge(d, dy, w, dx, yPlane, wAt, dst1, r + 1, 0, cA);
+      inputGradEdge(d, dy, w, dx, yPlane, wAt, dst1, r + 1, cB, W);
+      const t3 = t0 + Wo;
+      let a2 = dy[t0 + cA - 2];
+      let a1 = dy[t0 + cA - 1];
+      let b2 = dy[t1 + cA - 2];
+      let b1 = dy[t1 + cA - 1];
+      let c2 = dy[t2 + cA - 2];
+      let c1 = dy[t2 + cA - 1];
+      let e2 = dy[t3 + cA - 2];
+      let e1 = dy[t3 + cA - 1];
+      for (let c = cA; c < cB; c++) {
+        const a0 = dy[t0 + c];
+        const b0 = dy[t1 + c];
+        const c0 = dy[t2 + c];
+        const e0 = dy[t3 + c];
+        dx[dst + c] +=
+          w0 * a0 +
+          w1 * a1 +
+          w2 * a2 +
+          (w3 * b0 + w4 * b1 + w5 * b2) +
+          (w6 * c0 + w7 * c1 + w8 * c2);
+        dx[dst1 + c] +=
+          w0 * e0 +
+          w1 * e1 +
+          w2 * e2 +
+          (w3 * a0 + w4 * a1 + w5 * a2) +
+          (w6 * b0 + w7 * b1 + w8 * b2);
+        a2 = a1;
+        a1 = a0;
+        b2 = b1;
+        b1 = b0;
+        c2 = c1;
+        c1 = c0;
+        e2 = e1;
+        e1 = e0;
+      }
+      r++;
+      continue;
+    }
     if (dw === 1) {
       // Contiguous taps: a sliding window, 3 new dY loads per input instead of 9.
       let a2 = dy[t0 + cA - 2];
