@@ -1,4 +1,4 @@
-import type { GemmImplementation } from './types.js';
+import type { GemmImplementation, Sgemm } from './types.js';
 import { sgemmTypescript } from './typescript.js';
 import { sgemmWasm, wasmSimdAvailable } from './wasm.js';
 
@@ -43,24 +43,5 @@ export function setGemmImplementation(impl: GemmImplementation): void {
  * flag is set; lda/ldb/ldc are row strides of A, B, C as stored, offsets select sub-arrays.
  * beta = 0 ignores C's prior contents (NaN included), as in BLAS.
  */
-export function sgemm(
-  transA: boolean,
-  transB: boolean,
-  m: number,
-  n: number,
-  k: number,
-  alpha: number,
-  a: Float32Array,
-  aOffset: number,
-  lda: number,
-  b: Float32Array,
-  bOffset: number,
-  ldb: number,
-  beta: number,
-  c: Float32Array,
-  cOffset: number,
-  ldc: number,
-): void {
-  const impl = gemmImplementation() === 'wasm-simd' ? sgemmWasm : sgemmTypescript;
-  impl(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
-}
+export const sgemm: Sgemm = (...args) =>
+  (gemmImplementation() === 'wasm-simd' ? sgemmWasm : sgemmTypescript)(...args);

@@ -22,4 +22,7 @@ export type Sgemm = (
   ldc: number,
 ) => void;
 
+/** The arguments of an sgemm call, in order. */
+export type SgemmArgs = Parameters<Sgemm>;
+
 export type GemmImplementation = 'wasm-simd' | 'typescript';

@@ -238,7 +238,24 @@ export function sgemmTypescript(
   cOffset: number,
   ldc: number,
 ): void {
-  checkSgemmArgs(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc);
+  checkSgemmArgs(
+    transA,
+    transB,
+    m,
+    n,
+    k,
+    alpha,
+    a,
+    aOffset,
+    lda,
+    b,
+    bOffset,
+    ldb,
+    beta,
+    c,
+    cOffset,
+    ldc,
+  );
   if (m === 0 || n === 0) return;
   if (k === 0 || alpha === 0) {
     scaleC(m, n, beta, c, cOffset, ldc);

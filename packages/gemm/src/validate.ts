@@ -1,3 +1,5 @@
+import type { SgemmArgs } from './types.js';
+
 function checkCount(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 0) {
     throw new RangeError(`sgemm: ${name} must be a non-negative integer, got ${value}`);
@@ -35,20 +37,7 @@ function checkMatrix(
 
 /** Validates every argument of an sgemm call; throws RangeError/TypeError naming the bad one. */
 export function checkSgemmArgs(
-  transA: boolean,
-  transB: boolean,
-  m: number,
-  n: number,
-  k: number,
-  a: Float32Array,
-  aOffset: number,
-  lda: number,
-  b: Float32Array,
-  bOffset: number,
-  ldb: number,
-  c: Float32Array,
-  cOffset: number,
-  ldc: number,
+  ...[transA, transB, m, n, k, , a, aOffset, lda, b, bOffset, ldb, , c, cOffset, ldc]: SgemmArgs
 ): void {
   checkCount('m', m);
   checkCount('n', n);

@@ -1,4 +1,5 @@
 import { gemmWasmBase64 } from './generated/gemm-wasm.js';
+import type { Sgemm } from './types.js';
 import { checkSgemmArgs, scaleC } from './validate.js';
 
 // Cache blocks for the Wasm kernel (its tile is 4 x 8): a B micro-panel of KC x 8 floats (8 KiB)
@@ -80,6 +81,15 @@ function loadKernel(): Kernel | null {
 }
 
 /** Whether this runtime can run the WebAssembly SIMD kernel. */
+/** The kernel, or an error saying this runtime has no WebAssembly SIMD. */
+function requireKernel(): Kernel {
+  const kern = loadKernel();
+  if (kern === null) {
+    throw new Error('sgemm: the WebAssembly SIMD kernel is not available in this runtime');
+  }
+  return kern;
+}
+
 export function wasmSimdAvailable(): boolean {
   return loadKernel() !== null;
 }
@@ -183,10 +193,7 @@ let residentFloats = 0;
  * detaches earlier views: take a new one to read or write after calling into this module.
  */
 export function wasmResident(floats: number): Float32Array {
-  const kern = loadKernel();
-  if (kern === null) {
-    throw new Error('sgemm: the WebAssembly SIMD kernel is not available in this runtime');
-  }
+  const kern = requireKernel();
   if (!Number.isInteger(floats) || floats < 0) {
     throw new RangeError(`wasmResident: floats must be a non-negative integer, got ${floats}`);
   }
@@ -218,10 +225,7 @@ export function sgemmWasmResident(
   cOffset: number,
   ldc: number,
 ): void {
-  const kern = loadKernel();
-  if (kern === null) {
-    throw new Error('sgemm: the WebAssembly SIMD kernel is not available in this runtime');
-  }
+  const kern = requireKernel();
   // A resident operand is validated as a Float32Array over the region.
   const region = new Float32Array(kern.memory.buffer, heapStart(kern) * 4, residentFloats);
   checkSgemmArgs(
@@ -230,12 +234,14 @@ export function sgemmWasmResident(
     m,
     n,
     k,
+    alpha,
     a,
     aOffset,
     lda,
     b ?? region,
     bOffset,
     ldb,
+    beta,
     c ?? region,
     cOffset,
     ldc,
@@ -293,10 +299,7 @@ function patches(
   ld: number,
   scatter: boolean,
 ): void {
-  const kern = loadKernel();
-  if (kern === null) {
-    throw new Error('sgemm: the WebAssembly SIMD kernel is not available in this runtime');
-  }
+  const kern = requireKernel();
   const KK = g.kernelHeight * g.kernelWidth;
   const xEnd = xAt + channels * g.inHeight * g.inWidth;
   const tileEnd = at + (k1 - k0) * ld;
@@ -377,49 +380,11 @@ export function wasmCol2im(
  * sgemm on the WebAssembly SIMD kernel (see `Sgemm`); alpha and beta are rounded to float32
  * as in BLAS sgemm. Throws when `wasmSimdAvailable()` is false.
  */
-export function sgemmWasm(
-  transA: boolean,
-  transB: boolean,
-  m: number,
-  n: number,
-  k: number,
-  alpha: number,
-  a: Float32Array,
-  aOffset: number,
-  lda: number,
-  b: Float32Array,
-  bOffset: number,
-  ldb: number,
-  beta: number,
-  c: Float32Array,
-  cOffset: number,
-  ldc: number,
-): void {
-  const kern = loadKernel();
-  if (kern === null) {
-    throw new Error('sgemm: the WebAssembly SIMD kernel is not available in this runtime');
-  }
-  checkSgemmArgs(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc);
-  blocked(
-    kern,
-    transA,
-    transB,
-    m,
-    n,
-    k,
-    alpha,
-    a,
-    aOffset,
-    lda,
-    b,
-    bOffset,
-    ldb,
-    beta,
-    c,
-    cOffset,
-    ldc,
-  );
-}
+export const sgemmWasm: Sgemm = (...args) => {
+  const kern = requireKernel();
+  checkSgemmArgs(...args);
+  blocked(kern, ...args);
+};
 
 /**
  * The validated product on the kernel. B is copied in block by block from `b`, or, when `b` is
