@@ -8,9 +8,23 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createGpujsBackend, type GpujsMode } from '@conv2d/backend-gpujs';
+import { createNaiveBackend } from '@conv2d/backend-naive';
 import { loadFixtures } from '@conv2d/conformance/node';
-import { randomTensor, runFixture, seededRandom } from '@conv2d/conformance/runner';
-import { describeConv, type Tensor, type Wanted } from '@conv2d/core';
+import {
+  compare,
+  describeMismatch,
+  errorBounds,
+  randomTensor,
+  runFixture,
+  seededRandom,
+} from '@conv2d/conformance/runner';
+import {
+  type Conv2dBackend,
+  type Conv2dOptions,
+  describeConv,
+  type Tensor,
+  type Wanted,
+} from '@conv2d/core';
 import { LAYERS, type Layer, layerOptions, layerShapes, selectLayers } from './layers.js';
 import { median } from './stats.js';
 
@@ -43,6 +57,8 @@ async function main(): Promise<number> {
       reps: { type: 'string', default: '5' },
       out: { type: 'string' },
       layers: { type: 'string', default: '' },
+      // Layers whose GPU results are checked against the float64 oracle (slow on big layers).
+      check: { type: 'string', default: 'T' },
     },
   });
   const mode = values.mode as GpujsMode;
@@ -77,6 +93,12 @@ async function main(): Promise<number> {
     const b = randomTensor(shapes.b, random);
     const desc = describeConv(shapes.x, shapes.w, shapes.b, options);
     const dy: Tensor = randomTensor(desc.yShape, random);
+    if (values.check.split(',').includes(layer.id)) {
+      const verdict = await checkLayer(backend, x, w, b, dy, options);
+      console.log(`${layer.name} check against the oracle: ${verdict}`);
+      rows.push({ layer: layer.name, engine: `gpujs:${mode}`, check: verdict });
+      if (verdict !== 'ok') failed++;
+    }
     for (const { pass, wanted } of PASSES) {
       const run = () =>
         pass === 'forward'
@@ -128,6 +150,35 @@ async function main(): Promise<number> {
   if (values.out) writeFileSync(values.out, `${JSON.stringify(summary, null, 2)}\n`);
   backend.dispose();
   return failed > 0 ? 1 : 0;
+}
+
+/** Forward and full backward of one layer against the float64 oracle, with the suite's bounds. */
+async function checkLayer(
+  backend: Conv2dBackend,
+  x: Tensor,
+  w: Tensor,
+  b: Tensor,
+  dy: Tensor,
+  options: Conv2dOptions,
+): Promise<string> {
+  const oracle = createNaiveBackend();
+  const bounds = await errorBounds(x, w, b, dy, options);
+  const wantY = await oracle.forward(x, w, b, options);
+  const want = await oracle.backward(dy, x, w, options);
+  const gotY = await backend.forward(x, w, b, options);
+  const got = await backend.backward(dy, x, w, options);
+  const pairs: [string, Tensor | null | undefined, Tensor | null | undefined, Float64Array][] = [
+    ['y', gotY, wantY, bounds.y],
+    ['dx', got.dx, want.dx, bounds.dx],
+    ['dw', got.dw, want.dw, bounds.dw],
+    ['db', got.db, want.db, bounds.db],
+  ];
+  for (const [what, g, v, bound] of pairs) {
+    if (!g || !v) return `${what} missing`;
+    const m = compare(g.data, v.data, bound);
+    if (m) return describeMismatch(what, m);
+  }
+  return 'ok';
 }
 
 // Dawn keeps the process alive after a webgpu kernel: exit explicitly.
