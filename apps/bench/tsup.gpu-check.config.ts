@@ -12,7 +12,8 @@ export default defineConfig({
   // prepare-gpu-check.sh empties the folder itself; cleaning here would drop the copied modules
   clean: false,
   outDir: process.env.GPU_CHECK_OUT ?? 'dist-gpu-check',
-  noExternal: [/.*/],
+  // (a regex in noExternal wins over `external`, so the copied modules are left out here)
+  noExternal: [/^(?!(gpu\.js|webgpu|gl)(\/|$))/],
   external: ['gpu.js', 'webgpu', 'gl'],
   // bundled CommonJS code (worker_threads, ...) needs a real require in an ES module
   banner: {

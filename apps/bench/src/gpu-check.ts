@@ -71,6 +71,8 @@ async function main(): Promise<number> {
     return 1;
   }
   console.log(`gpujs:${backend.mode} ready`);
+  Error.stackTraceLimit = 50;
+  await smoke(backend);
 
   let passed = 0;
   let failed = 0;
@@ -150,6 +152,28 @@ async function main(): Promise<number> {
   if (values.out) writeFileSync(values.out, `${JSON.stringify(summary, null, 2)}\n`);
   backend.dispose();
   return failed > 0 ? 1 : 0;
+}
+
+/**
+ * One small forward and backward before the fixtures, printing the whole stack of a failure:
+ * the fixture lines carry only messages, and the GPU machine's time is too short to ask twice.
+ */
+async function smoke(backend: Conv2dBackend): Promise<void> {
+  const random = seededRandom(7);
+  const x = randomTensor([1, 2, 5, 5], random);
+  const w = randomTensor([3, 2, 3, 3], random);
+  const dy = randomTensor([1, 3, 3, 3], random);
+  for (const [what, call] of [
+    ['forward', () => backend.forward(x, w, null, {})],
+    ['backward', () => backend.backward(dy, x, w, {})],
+  ] as const) {
+    try {
+      await call();
+      console.log(`smoke ${what}: ok`);
+    } catch (e) {
+      console.log(`smoke ${what}: ${(e as Error).stack ?? e}`);
+    }
+  }
 }
 
 /** Forward and full backward of one layer against the float64 oracle, with the suite's bounds. */

@@ -75,6 +75,40 @@ async function headlessGLProblem(): Promise<string | null> {
 
 let webgpuSetup: Promise<string | null> | null = null;
 
+type Dawnish = Record<string, unknown> & {
+  requestAdapter(options?: unknown): Promise<(Record<string, unknown> & Dawnish) | null>;
+  requestDevice(descriptor?: unknown): Promise<Record<string, unknown>>;
+};
+
+/**
+ * Dawn's Node binding (npm `webgpu` 0.2.9) throws "object is not of the correct interface
+ * type" when a function is assigned to `device.onuncapturederror`, which gpu.js does for
+ * every device (seen on an H200). An own data property on each device shadows that setter;
+ * errors still reach gpu.js through the device's lost promise and its failed calls.
+ */
+export function acceptEventHandlers(gpu: unknown): unknown {
+  const native = gpu as Dawnish;
+  const requestAdapter = native.requestAdapter.bind(native);
+  Object.defineProperty(native, 'requestAdapter', {
+    configurable: true,
+    value: async (options?: unknown) => {
+      const adapter = await requestAdapter(options);
+      if (!adapter) return adapter;
+      const requestDevice = adapter.requestDevice.bind(adapter);
+      Object.defineProperty(adapter, 'requestDevice', {
+        configurable: true,
+        value: async (descriptor?: unknown) => {
+          const device = await requestDevice(descriptor);
+          Object.defineProperty(device, 'onuncapturederror', { value: null, writable: true });
+          return device;
+        },
+      });
+      return adapter;
+    },
+  });
+  return gpu;
+}
+
 /**
  * Makes `navigator.gpu` exist in Node through the `webgpu` package (Dawn), then asks for an
  * adapter. Resolves to why WebGPU cannot run, or null when an adapter answered.
@@ -95,7 +129,7 @@ function webGPUProblem(): Promise<string | null> {
       for (const [k, v] of Object.entries(dawn.globals)) {
         if (!(k in globalThis)) Object.defineProperty(globalThis, k, { value: v, writable: true });
       }
-      const gpu = dawn.create([]);
+      const gpu = acceptEventHandlers(dawn.create([]));
       if (nav) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
       else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true });
     }
