@@ -3,13 +3,7 @@ import { gemmImplementation, sgemm, sgemmWasmResident, wasmCol2im } from '@conv2
 import { directForward, directInputGrad, directWeightGrad } from './direct.js';
 import { col2imTile, im2colTile } from './im2col.js';
 import { forwardNhwc } from './nhwc.js';
-import {
-  RESIDENT_TILE_FLOATS,
-  residentTile,
-  stageGradient,
-  stageImage,
-  unstageGradient,
-} from './resident.js';
+import { RESIDENT_TILE_FLOATS, residentTile, stageBand, unstageBand } from './resident.js';
 
 /**
  * A job is one pass cut into independent tasks. The same object runs on the calling thread
@@ -148,14 +142,17 @@ function forwardGemm(job: Job, ws: Float32Array, n: number, g: number, p0: numbe
       );
   const x = job.x as Float32Array;
   const xBase = n * d.inChannels * d.inHeight * d.inWidth;
-  const at = resident ? stageImage(d, x, xBase, g, kc * pc) : null;
+  const groupBase = xBase + g * d.inChannelsPerGroup * d.inHeight * d.inWidth;
   for (let pt = p0; pt < p1; pt += pc) {
     const pe = Math.min(p1, pt + pc);
+    const band = resident
+      ? stageBand(d, x, groupBase, 0, d.inChannelsPerGroup, pt, pe, kc * pc)
+      : null;
     for (let kt = 0; kt < K; kt += kc) {
       const ke = Math.min(K, kt + kc);
       const beta = kt === 0 && !job.b ? 0 : 1;
-      if (at) {
-        residentTile(d, at, x, xBase, g, kt, ke, pt, pe);
+      if (resident) {
+        const tileAt = residentTile(d, band, x, xBase, g, kt, ke, pt, pe);
         const w = job.w as Float32Array;
         sgemmWasmResident(
           false,
@@ -168,7 +165,7 @@ function forwardGemm(job: Job, ws: Float32Array, n: number, g: number, p0: numbe
           wBase + kt,
           K,
           null,
-          at.tileAt,
+          tileAt,
           pe - pt,
           beta,
           y,
@@ -227,13 +224,16 @@ function weightGemm(
   const x = job.x as Float32Array;
   const xBase = n * d.inChannels * d.inHeight * d.inWidth;
   const acc = job.acc as Float32Array;
-  const at = resident ? stageImage(d, x, xBase, g, kc * pc) : null;
+  const groupBase = xBase + g * d.inChannelsPerGroup * d.inHeight * d.inWidth;
   for (let pt = p0; pt < p1; pt += pc) {
     const pe = Math.min(p1, pt + pc);
+    const band = resident
+      ? stageBand(d, x, groupBase, 0, d.inChannelsPerGroup, pt, pe, kc * pc)
+      : null;
     for (let kt = 0; kt < K; kt += kc) {
       const ke = Math.min(K, kt + kc);
-      if (at) {
-        residentTile(d, at, x, xBase, g, kt, ke, pt, pe);
+      if (resident) {
+        const tileAt = residentTile(d, band, x, xBase, g, kt, ke, pt, pe);
         sgemmWasmResident(
           false,
           true,
@@ -245,7 +245,7 @@ function weightGemm(
           dyBase + pt,
           P,
           null,
-          at.tileAt,
+          tileAt,
           pe - pt,
           1,
           acc,
@@ -301,9 +301,11 @@ function inputCol2im(job: Job, ws: Float32Array, n: number, g: number, c0: numbe
   const wasm = gemmImplementation() === 'wasm-simd';
   const tileFloats = wasm ? Math.min(job.tileFloats, RESIDENT_TILE_FLOATS) : job.tileFloats;
   const [kc, pc] = tileShape(k1 - k0, P, tileFloats);
-  const at = wasm ? stageGradient(d, dx, dxBase, g, c0, c1, kc * pc) : null;
+  const groupBase = dxBase + g * d.inChannelsPerGroup * d.inHeight * d.inWidth;
   for (let pt = 0; pt < P; pt += pc) {
     const pe = Math.min(P, pt + pc);
+    // The rows these positions add onto, staged and copied back around the tile's k loop.
+    const at = wasm ? stageBand(d, dx, groupBase, c0, c1, pt, pe, kc * pc) : null;
     for (let kt = k0; kt < k1; kt += kc) {
       const ke = Math.min(k1, kt + kc);
       if (at) {
@@ -326,7 +328,7 @@ function inputCol2im(job: Job, ws: Float32Array, n: number, g: number, c0: numbe
           at.tileAt,
           ld,
         );
-        wasmCol2im(d, 0, c1 - c0, kt - k0, ke - k0, pt, pe, at.tileAt, ld);
+        wasmCol2im(at.geometry, 0, c1 - c0, kt - k0, ke - k0, pt, pe, at.tileAt, ld);
         continue;
       }
       sgemm(
@@ -349,8 +351,8 @@ function inputCol2im(job: Job, ws: Float32Array, n: number, g: number, c0: numbe
       );
       col2imTile(d, dx, dxBase, g, kt, ke, pt, pe, ws, 0, pe - pt);
     }
+    if (at) unstageBand(d, at, dx, groupBase);
   }
-  if (at) unstageGradient(d, dx, dxBase, g, c0, c1);
 }
 
 /** Runs one task of a job. `slot` is the calling thread's dW accumulator. */

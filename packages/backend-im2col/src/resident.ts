@@ -1,13 +1,15 @@
 import type { ConvDescription } from '@conv2d/core';
-import { wasmIm2col, wasmResident } from '@conv2d/gemm';
+import { type Im2colGeometry, wasmIm2col, wasmResident } from '@conv2d/gemm';
 import { im2colTile } from './im2col.js';
 
 /**
  * im2col tiles built inside the Wasm GEMM's memory (its resident region), so that the GEMM
- * reads them where they are written instead of copying a JS-built tile in. The image group is
- * copied in once per task and the tiles are gathered from it by `wasmIm2col` (SIMD row copies,
- * about 3x cheaper than the JS loop); an image group too large to stage is gathered by the JS
- * loop straight into the memory instead.
+ * reads them where they are written instead of copying a JS-built tile in. For each tile, the
+ * band of input rows its output positions read is copied in (all channels of the task), and
+ * the tile is gathered from that band by `wasmIm2col` (SIMD row copies, about 3x cheaper than
+ * the JS loop). A band, not the whole image: a 224x224x64 image is 12 MiB, the rows of one
+ * tile a few hundred KiB, so large images stay on the fast path and the band stays in cache.
+ * A band too large to stage (huge rows) is gathered by the JS loop straight into the memory.
  */
 
 /**
@@ -17,44 +19,92 @@ import { im2colTile } from './im2col.js';
  */
 export const RESIDENT_TILE_FLOATS = 1 << 18;
 
-/** Largest image group staged in the Wasm memory (floats, 4 MiB). */
-const STAGED_IMAGE_FLOATS = 1 << 20;
+/** Largest band of rows staged in the Wasm memory (floats, 4 MiB). */
+const STAGED_BAND_FLOATS = 1 << 20;
 
-/** Where the current task's image group and tiles sit in the resident region. */
-export interface ResidentImage {
-  /** Float offset of the tiles in the resident region (after the staged image, if any). */
+/**
+ * Rows [r0, r1) of channels [c0, c1) of one image group, staged at the start of the resident
+ * region; the tile follows at `tileAt`. `geometry` describes the band as if it were the whole
+ * image: its first row is row r0, and the rows above and below it read as padding (no output
+ * position of the tile reads them).
+ */
+export interface ResidentBand {
   tileAt: number;
-  staged: boolean;
+  geometry: Im2colGeometry;
+  c0: number;
+  c1: number;
+  r0: number;
+  r1: number;
+}
+
+/** Input rows [r0, r1) that output positions [p0, p1) read, clipped to the image. */
+function inputRows(d: ConvDescription, p0: number, p1: number): [number, number] {
+  const i0 = Math.floor(p0 / d.outWidth);
+  const i1 = Math.floor((p1 - 1) / d.outWidth);
+  const r0 = Math.max(0, i0 * d.strideHeight - d.padTop);
+  const r1 = Math.min(
+    d.inHeight,
+    i1 * d.strideHeight - d.padTop + (d.kernelHeight - 1) * d.dilationHeight + 1,
+  );
+  return [r0, Math.max(r0, r1)];
 }
 
 /**
- * Prepares the resident region for a task on image group (xBase, g) whose tiles hold at most
- * `tileFloats` floats: copies the group's channels in when they fit, so `residentTile` can
- * gather from them.
+ * Copies the rows that output positions [p0, p1) read, of channels [c0, c1) of the NCHW image
+ * at `base` (its channel 0), into the resident region, sized for a tile of `tileFloats` after
+ * them. Null when the band is too large to stage.
  */
-export function stageImage(
+export function stageBand(
   d: ConvDescription,
-  x: Float32Array,
-  xBase: number,
-  g: number,
+  image: Float32Array,
+  base: number,
+  c0: number,
+  c1: number,
+  p0: number,
+  p1: number,
   tileFloats: number,
-): ResidentImage {
-  const floats = d.inChannelsPerGroup * d.inHeight * d.inWidth;
-  if (floats > STAGED_IMAGE_FLOATS) {
-    wasmResident(tileFloats);
-    return { tileAt: 0, staged: false };
-  }
-  // Tiles start on a 16-float (64-byte) boundary after the image.
+): ResidentBand | null {
+  const [r0, r1] = inputRows(d, p0, p1);
+  const W = d.inWidth;
+  const rowsFloats = (r1 - r0) * W;
+  const floats = (c1 - c0) * rowsFloats;
+  if (floats > STAGED_BAND_FLOATS) return null;
+  // Tiles start on a 16-float (64-byte) boundary after the band.
   const tileAt = Math.ceil(floats / 16) * 16;
-  const start = xBase + g * floats;
-  wasmResident(tileAt + tileFloats).set(x.subarray(start, start + floats));
-  return { tileAt, staged: true };
+  const region = wasmResident(tileAt + tileFloats);
+  const plane = d.inHeight * W;
+  for (let c = c0; c < c1; c++) {
+    const from = base + c * plane + r0 * W;
+    region.set(image.subarray(from, from + rowsFloats), (c - c0) * rowsFloats);
+  }
+  const geometry = { ...d, inHeight: r1 - r0, padTop: d.padTop + r0 };
+  return { tileAt, geometry, c0, c1, r0, r1 };
 }
 
-/** Writes rows [k0, k1) x columns [p0, p1) of the image group's im2col matrix at `at.tileAt`. */
+/** Copies the staged band back into the image (after col2im added onto it). */
+export function unstageBand(
+  d: ConvDescription,
+  band: ResidentBand,
+  image: Float32Array,
+  base: number,
+): void {
+  const W = d.inWidth;
+  const rowsFloats = (band.r1 - band.r0) * W;
+  const region = wasmResident((band.c1 - band.c0) * rowsFloats);
+  const plane = d.inHeight * W;
+  for (let c = band.c0; c < band.c1; c++) {
+    const off = (c - band.c0) * rowsFloats;
+    image.set(region.subarray(off, off + rowsFloats), base + c * plane + band.r0 * W);
+  }
+}
+
+/**
+ * Writes rows [k0, k1) x columns [p0, p1) of the image group's im2col matrix in the resident
+ * region: gathered from the staged band, or (band null) by the JS loop from x at offset 0.
+ */
 export function residentTile(
   d: ConvDescription,
-  at: ResidentImage,
+  band: ResidentBand | null,
   x: Float32Array,
   xBase: number,
   g: number,
@@ -62,49 +112,13 @@ export function residentTile(
   k1: number,
   p0: number,
   p1: number,
-): void {
+): number {
   const ld = p1 - p0;
-  if (at.staged) {
-    wasmIm2col(d, 0, d.inChannelsPerGroup, k0, k1, p0, p1, at.tileAt, ld);
-    return;
+  if (band) {
+    wasmIm2col(band.geometry, 0, band.c1 - band.c0, k0, k1, p0, p1, band.tileAt, ld);
+    return band.tileAt;
   }
-  const tile = wasmResident(at.tileAt + (k1 - k0) * ld);
-  im2colTile(d, x, xBase, g, k0, k1, p0, p1, tile, at.tileAt, ld);
-}
-
-/**
- * For col2im: copies dX channels [c0, c1) of one image group into the resident region, where
- * the GEMM writes the dX_hat tiles (after them) and `wasmCol2im` adds the tiles onto them; null
- * when the channels are too large to stage (the caller then uses the JS path).
- */
-export function stageGradient(
-  d: ConvDescription,
-  dx: Float32Array,
-  dxBase: number,
-  g: number,
-  c0: number,
-  c1: number,
-  tileFloats: number,
-): ResidentImage | null {
-  const plane = d.inHeight * d.inWidth;
-  const floats = (c1 - c0) * plane;
-  if (floats > STAGED_IMAGE_FLOATS) return null;
-  const tileAt = Math.ceil(floats / 16) * 16;
-  const start = dxBase + (g * d.inChannelsPerGroup + c0) * plane;
-  wasmResident(tileAt + tileFloats).set(dx.subarray(start, start + floats));
-  return { tileAt, staged: true };
-}
-
-/** Copies the staged dX channels [c0, c1) back into dx. */
-export function unstageGradient(
-  d: ConvDescription,
-  dx: Float32Array,
-  dxBase: number,
-  g: number,
-  c0: number,
-  c1: number,
-): void {
-  const plane = d.inHeight * d.inWidth;
-  const start = dxBase + (g * d.inChannelsPerGroup + c0) * plane;
-  dx.set(wasmResident((c1 - c0) * plane), start);
+  const tile = wasmResident((k1 - k0) * ld);
+  im2colTile(d, x, xBase, g, k0, k1, p0, p1, tile, 0, ld);
+  return 0;
 }
