@@ -1,4 +1,5 @@
 import type { ConvDescription } from '@conv2d/core';
+import { simdForward, simdInputGrad, simdWeightGrad } from './depthwise-simd.js';
 import { forwardPlane3x3, inputGradPlane3x3, weightGradPlane3x3 } from './direct3x3.js';
 import { validRange } from './im2col.js';
 
@@ -16,6 +17,20 @@ export function usesDirectPath(d: ConvDescription): boolean {
 
 /** Forward for image n, groups [g0, g1); writes (bias +) the convolution into y. */
 export function directForward(
+  d: ConvDescription,
+  x: Float32Array,
+  w: Float32Array,
+  b: Float32Array | null,
+  y: Float32Array,
+  n: number,
+  g0: number,
+  g1: number,
+): void {
+  if (!simdForward(d, x, w, b, y, n, g0, g1)) directForwardScalar(d, x, w, b, y, n, g0, g1);
+}
+
+/** `directForward` in JavaScript (strides, runtimes without Wasm SIMD, tests). */
+export function directForwardScalar(
   d: ConvDescription,
   x: Float32Array,
   w: Float32Array,
@@ -129,6 +144,19 @@ export function directInputGrad(
   g0: number,
   g1: number,
 ): void {
+  if (!simdInputGrad(d, dy, w, dx, n, g0, g1)) directInputGradScalar(d, dy, w, dx, n, g0, g1);
+}
+
+/** `directInputGrad` in JavaScript (strides, runtimes without Wasm SIMD, tests). */
+export function directInputGradScalar(
+  d: ConvDescription,
+  dy: Float32Array,
+  w: Float32Array,
+  dx: Float32Array,
+  n: number,
+  g0: number,
+  g1: number,
+): void {
   const { inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = d;
   const Kh = d.kernelHeight;
   const Kw = d.kernelWidth;
@@ -224,6 +252,22 @@ function inputGradRow3(
 
 /** dW for image n, groups [g0, g1), added into acc (laid out like w). */
 export function directWeightGrad(
+  d: ConvDescription,
+  dy: Float32Array,
+  x: Float32Array,
+  acc: Float32Array,
+  accBase: number,
+  n: number,
+  g0: number,
+  g1: number,
+): void {
+  if (!simdWeightGrad(d, dy, x, acc, accBase, n, g0, g1)) {
+    directWeightGradScalar(d, dy, x, acc, accBase, n, g0, g1);
+  }
+}
+
+/** `directWeightGrad` in JavaScript (strides, runtimes without Wasm SIMD, tests). */
+export function directWeightGradScalar(
   d: ConvDescription,
   dy: Float32Array,
   x: Float32Array,

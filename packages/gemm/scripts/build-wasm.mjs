@@ -13,7 +13,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
  * The modules: entry file in assembly/, exported base64 constant, extra Wasm features.
  * Each module stays small (browsers compile modules under 4 KiB synchronously on the main thread).
  */
-const MODULES = [{ name: 'gemm', constant: 'gemmWasmBase64', enable: ['simd'] }];
+const MODULES = [
+  { name: 'gemm', constant: 'gemmWasmBase64', enable: ['simd'] },
+  { name: 'depthwise', constant: 'depthwiseWasmBase64', enable: ['simd'] },
+];
 
 const mtime = (path) => {
   try {

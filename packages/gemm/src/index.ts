@@ -2,6 +2,7 @@ import type { GemmImplementation, Sgemm } from './types.js';
 import { sgemmTypescript } from './typescript.js';
 import { sgemmWasm, wasmSimdAvailable } from './wasm.js';
 
+export { type DepthwisePlanes, depthwisePlanes, type PlaneCorrelation } from './depthwise.js';
 export { sgemmReference } from './reference.js';
 export type { GemmImplementation, Sgemm } from './types.js';
 export { sgemmTypescript } from './typescript.js';

@@ -1,0 +1,137 @@
+import type { ConvDescription } from '@conv2d/core';
+import { type DepthwisePlanes, depthwisePlanes, type PlaneCorrelation } from '@conv2d/gemm';
+
+/**
+ * The direct path at stride 1 on `@conv2d/gemm`'s WebAssembly SIMD planes (any kernel size,
+ * dilation and padding; 4 output columns per f32x4), one group per call. Each function returns
+ * false, doing nothing, where it does not apply (a stride, or no Wasm SIMD in this runtime):
+ * the scalar loops in direct.ts then run.
+ */
+
+function planesFor(d: ConvDescription): DepthwisePlanes | null {
+  return d.strideHeight === 1 && d.strideWidth === 1 ? depthwisePlanes() : null;
+}
+
+/** X -> Y: the forward correlation, padding as given. */
+function forwardGeometry(d: ConvDescription): PlaneCorrelation {
+  return {
+    inHeight: d.inHeight,
+    inWidth: d.inWidth,
+    outHeight: d.outHeight,
+    outWidth: d.outWidth,
+    kernelHeight: d.kernelHeight,
+    kernelWidth: d.kernelWidth,
+    dilationHeight: d.dilationHeight,
+    dilationWidth: d.dilationWidth,
+    padTop: d.padTop,
+    padLeft: d.padLeft,
+  };
+}
+
+/**
+ * dY -> dX: at stride 1, dx[r, c] = sum over taps of w[m, q]·dy[r + padTop - m·dh, c + padLeft
+ * - q·dw], which is the correlation of dY with the flipped kernel, padded by (K-1)·d - pad.
+ */
+function inputGradGeometry(d: ConvDescription): PlaneCorrelation {
+  return {
+    inHeight: d.outHeight,
+    inWidth: d.outWidth,
+    outHeight: d.inHeight,
+    outWidth: d.inWidth,
+    kernelHeight: d.kernelHeight,
+    kernelWidth: d.kernelWidth,
+    dilationHeight: d.dilationHeight,
+    dilationWidth: d.dilationWidth,
+    padTop: (d.kernelHeight - 1) * d.dilationHeight - d.padTop,
+    padLeft: (d.kernelWidth - 1) * d.dilationWidth - d.padLeft,
+  };
+}
+
+/** Forward for image n, groups [g0, g1): y = bias + the convolution (as `directForward`). */
+export function simdForward(
+  d: ConvDescription,
+  x: Float32Array,
+  w: Float32Array,
+  b: Float32Array | null,
+  y: Float32Array,
+  n: number,
+  g0: number,
+  g1: number,
+): boolean {
+  const planes = planesFor(d);
+  if (planes === null) return false;
+  const c = forwardGeometry(d);
+  const cig = d.inChannelsPerGroup;
+  const cog = d.outChannelsPerGroup;
+  const KK = d.kernelHeight * d.kernelWidth;
+  const HW = d.inHeight * d.inWidth;
+  const HWo = d.outHeight * d.outWidth;
+  for (let g = g0; g < g1; g++) {
+    const xAt = (n * d.inChannels + g * cig) * HW;
+    const yAt = (n * d.outChannels + g * cog) * HWo;
+    planes.correlate(c, cig, cog, x, xAt, w, g * cog * cig * KK, b, g * cog, y, yAt);
+  }
+  return true;
+}
+
+/** dX for image n, groups [g0, g1) (writes those planes of dx; as `directInputGrad`). */
+export function simdInputGrad(
+  d: ConvDescription,
+  dy: Float32Array,
+  w: Float32Array,
+  dx: Float32Array,
+  n: number,
+  g0: number,
+  g1: number,
+): boolean {
+  const planes = planesFor(d);
+  if (planes === null) return false;
+  const c = inputGradGeometry(d);
+  const cig = d.inChannelsPerGroup;
+  const cog = d.outChannelsPerGroup;
+  const KK = d.kernelHeight * d.kernelWidth;
+  const HW = d.inHeight * d.inWidth;
+  const HWo = d.outHeight * d.outWidth;
+  // The group's kernels flipped, with inputs and outputs swapped: [ic][oc][KK], reversed taps.
+  const flipped = new Float32Array(cig * cog * KK);
+  for (let g = g0; g < g1; g++) {
+    const wAt = g * cog * cig * KK;
+    for (let oc = 0; oc < cog; oc++)
+      for (let ic = 0; ic < cig; ic++) {
+        const src = wAt + (oc * cig + ic) * KK;
+        const dst = (ic * cog + oc) * KK;
+        for (let t = 0; t < KK; t++) flipped[dst + t] = w[src + KK - 1 - t];
+      }
+    const dyAt = (n * d.outChannels + g * cog) * HWo;
+    const dxAt = (n * d.inChannels + g * cig) * HW;
+    planes.correlate(c, cog, cig, dy, dyAt, flipped, 0, null, 0, dx, dxAt);
+  }
+  return true;
+}
+
+/** dW for image n, groups [g0, g1), added into acc at accBase (as `directWeightGrad`). */
+export function simdWeightGrad(
+  d: ConvDescription,
+  dy: Float32Array,
+  x: Float32Array,
+  acc: Float32Array,
+  accBase: number,
+  n: number,
+  g0: number,
+  g1: number,
+): boolean {
+  const planes = planesFor(d);
+  if (planes === null) return false;
+  const c = forwardGeometry(d);
+  const cig = d.inChannelsPerGroup;
+  const cog = d.outChannelsPerGroup;
+  const KK = d.kernelHeight * d.kernelWidth;
+  const HW = d.inHeight * d.inWidth;
+  const HWo = d.outHeight * d.outWidth;
+  for (let g = g0; g < g1; g++) {
+    const xAt = (n * d.inChannels + g * cig) * HW;
+    const dyAt = (n * d.outChannels + g * cog) * HWo;
+    planes.tapSums(c, cig, cog, x, xAt, dy, dyAt, acc, accBase + g * cog * cig * KK);
+  }
+  return true;
+}
