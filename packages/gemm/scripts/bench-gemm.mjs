@@ -5,7 +5,14 @@
 // calls of wall-clock GFLOP/s, and the median and best of GFLOP/s per CPU-second (process CPU
 // time), which stays meaningful when other processes share the cores and preempt this one.
 import { cpus, loadavg } from 'node:os';
-import { sgemmTypescript, sgemmWasm, wasmSimdAvailable } from '../dist/index.js';
+import {
+  gemmKernel,
+  setWasmRelaxedSimd,
+  sgemmTypescript,
+  sgemmWasm,
+  wasmRelaxedSimdAvailable,
+  wasmSimdAvailable,
+} from '../dist/index.js';
 
 const quick = process.argv.includes('--quick');
 const seconds = quick ? 1 : 6;
@@ -18,8 +25,17 @@ const shapes = [
   ['dW-like, B transposed', false, true, 64, 576, 3136],
   ['dX-like, A transposed', true, false, 576, 3136, 64],
 ];
+// Both Wasm builds where they run (each call selects its build first), then TypeScript.
+const defaultKernel = gemmKernel();
+const wasmBuild =
+  (relaxed) =>
+  (...args) => {
+    setWasmRelaxedSimd(relaxed);
+    sgemmWasm(...args);
+  };
 const impls = [];
-if (wasmSimdAvailable()) impls.push(['wasm-simd', sgemmWasm]);
+if (wasmRelaxedSimdAvailable()) impls.push(['wasm-relaxed-simd', wasmBuild(true)]);
+if (wasmSimdAvailable()) impls.push(['wasm-simd', wasmBuild(false)]);
 impls.push(['typescript', sgemmTypescript]);
 
 function fill(length) {
@@ -34,7 +50,7 @@ console.log(
   `node ${process.version}, ${cpus()[0]?.model ?? 'unknown cpu'}, ${cpus().length} cpus, ` +
     `load average ${loadavg()
       .map((x) => x.toFixed(1))
-      .join(' ')}`,
+      .join(' ')}, default kernel ${defaultKernel}`,
 );
 console.log(
   '| shape | m | n | k | implementation | GFLOP/s (wall, median) | GFLOP/s (CPU time, median) | GFLOP/s (CPU time, best) |',

@@ -15,6 +15,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
  */
 const MODULES = [
   { name: 'gemm', constant: 'gemmWasmBase64', enable: ['simd'] },
+  { name: 'gemm-relaxed', constant: 'gemmRelaxedWasmBase64', enable: ['simd', 'relaxed-simd'] },
   { name: 'depthwise', constant: 'depthwiseWasmBase64', enable: ['simd'] },
 ];
 

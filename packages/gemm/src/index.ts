@@ -1,6 +1,6 @@
 import type { GemmImplementation, Sgemm } from './types.js';
 import { sgemmTypescript } from './typescript.js';
-import { sgemmWasm, wasmSimdAvailable } from './wasm.js';
+import { sgemmWasm, type WasmKernelName, wasmKernel, wasmSimdAvailable } from './wasm.js';
 
 export { type DepthwisePlanes, depthwisePlanes, type PlaneCorrelation } from './depthwise.js';
 export { sgemmReference } from './reference.js';
@@ -8,10 +8,14 @@ export type { GemmImplementation, Sgemm } from './types.js';
 export { sgemmTypescript } from './typescript.js';
 export {
   type Im2colGeometry,
+  setWasmRelaxedSimd,
   sgemmWasm,
   sgemmWasmResident,
+  type WasmKernelName,
   wasmCol2im,
   wasmIm2col,
+  wasmKernel,
+  wasmRelaxedSimdAvailable,
   wasmResident,
   wasmSimdAvailable,
 } from './wasm.js';
@@ -23,6 +27,14 @@ let current: GemmImplementation | undefined;
 export function gemmImplementation(): GemmImplementation {
   if (current === undefined) current = wasmSimdAvailable() ? 'wasm-simd' : 'typescript';
   return current;
+}
+
+/**
+ * The kernel `sgemm` runs: which Wasm build (`wasmKernel()`) when the implementation is Wasm,
+ * else `'typescript'`. For benchmarks and logs.
+ */
+export function gemmKernel(): WasmKernelName | 'typescript' {
+  return gemmImplementation() === 'wasm-simd' ? (wasmKernel() ?? 'typescript') : 'typescript';
 }
 
 /** Forces the implementation `sgemm` uses (tests, benchmarks). Throws if it cannot run here. */

@@ -1,3 +1,4 @@
+import { gemmRelaxedWasmBase64 } from './generated/gemm-relaxed-wasm.js';
 import { gemmWasmBase64 } from './generated/gemm-wasm.js';
 import type { Sgemm } from './types.js';
 import { checkSgemmArgs, scaleC } from './validate.js';
@@ -17,7 +18,21 @@ const SIMD_PROBE = new Uint8Array([
   0, 0, 0xfd, 0x13, 0x0b,
 ]);
 
+// (func (param v128 v128 v128) (result v128) local.get 0..2 f32x4.relaxed_madd): validates only
+// where relaxed SIMD is enabled.
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 0x60, 3, 0x7b, 0x7b, 0x7b, 1, 0x7b, 3, 2, 1, 0, 10, 13, 1,
+  11, 0, 0x20, 0, 0x20, 1, 0x20, 2, 0xfd, 0x85, 0x02, 0x0b,
+]);
+
+/**
+ * The two builds of the Wasm kernel: `wasm-relaxed-simd` fuses each multiply-add
+ * (`f32x4.relaxed_madd`, an FMA on x64 and arm64), `wasm-simd` uses `f32x4.mul` + `f32x4.add`.
+ */
+export type WasmKernelName = 'wasm-relaxed-simd' | 'wasm-simd';
+
 interface Kernel {
+  name: WasmKernelName;
   memory: WebAssembly.Memory;
   heapBase: number;
   sgemm: (
@@ -41,10 +56,16 @@ interface Kernel {
     ncBlock: number,
   ) => void;
   patches: (...args: number[]) => void;
+  /** Length of the resident region (see `wasmResident`) in this instance's memory. */
+  residentFloats: number;
 }
 
-// undefined: not tried yet; null: unavailable in this runtime.
+// Per build: absent, not tried yet; null, unavailable in this runtime.
+const instances = new Map<WasmKernelName, Kernel | null>();
+// The build in use: undefined until first use (or after setWasmRelaxedSimd); null: none runs.
 let kernel: Kernel | null | undefined;
+// Set by setWasmRelaxedSimd; undefined: the environment decides (see relaxedSimdWanted).
+let relaxedChoice: boolean | undefined;
 let heap = new Float32Array(0);
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
@@ -54,33 +75,74 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-/** Compiles and instantiates the kernel on first use (synchronously: the module is ~3 KB). */
-function loadKernel(): Kernel | null {
-  if (kernel !== undefined) return kernel;
-  kernel = null;
+/** What the package reads of Node's `process` (absent in browsers). */
+interface NodeProcess {
+  env?: Record<string, string | undefined>;
+  getBuiltinModule?: (id: string) => unknown;
+}
+const nodeProcess = (globalThis as { process?: NodeProcess }).process;
+
+/** Relaxed SIMD is used unless CONV2D_RELAXED_SIMD=0 (or setWasmRelaxedSimd(false)). */
+const relaxedSimdWanted = (): boolean =>
+  relaxedChoice ?? nodeProcess?.env?.CONV2D_RELAXED_SIMD !== '0';
+
+/**
+ * Whether relaxed SIMD validates here. Node 20 (V8 11.3) implements it behind a flag that is
+ * read at validation time, so this turns the flag on (process-wide, workers included) when the
+ * runtime lacks it; newer Node and browsers ship relaxed SIMD enabled.
+ */
+function relaxedSimdValidates(): boolean {
+  if (WebAssembly.validate(RELAXED_SIMD_PROBE)) return true;
+  const v8 = nodeProcess?.getBuiltinModule?.('node:v8') as
+    | { setFlagsFromString?: (flags: string) => void }
+    | undefined;
+  v8?.setFlagsFromString?.('--experimental-wasm-relaxed-simd');
+  return WebAssembly.validate(RELAXED_SIMD_PROBE);
+}
+
+/** Compiles and instantiates one build on first use (synchronously: each is under 4 KiB). */
+function instance(name: WasmKernelName): Kernel | null {
+  const cached = instances.get(name);
+  if (cached !== undefined) return cached;
+  let result: Kernel | null = null;
   try {
-    if (typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE)) {
-      const module = new WebAssembly.Module(decodeBase64(gemmWasmBase64));
+    if (
+      typeof WebAssembly === 'object' &&
+      WebAssembly.validate(SIMD_PROBE) &&
+      (name === 'wasm-simd' || relaxedSimdValidates())
+    ) {
+      const base64 = name === 'wasm-simd' ? gemmWasmBase64 : gemmRelaxedWasmBase64;
+      const module = new WebAssembly.Module(decodeBase64(base64));
       const exports = new WebAssembly.Instance(module, {}).exports as unknown as {
         memory: WebAssembly.Memory;
         heapBase: () => number;
         sgemm: Kernel['sgemm'];
         patches: Kernel['patches'];
       };
-      kernel = {
+      result = {
+        name,
         memory: exports.memory,
         heapBase: exports.heapBase(),
         sgemm: exports.sgemm,
         patches: exports.patches,
+        residentFloats: 0,
       };
     }
   } catch {
-    kernel = null;
+    result = null;
+  }
+  instances.set(name, result);
+  return result;
+}
+
+/** The build in use: relaxed SIMD where it runs and is wanted, else plain SIMD, else null. */
+function loadKernel(): Kernel | null {
+  if (kernel === undefined) {
+    kernel = (relaxedSimdWanted() ? instance('wasm-relaxed-simd') : null) ?? instance('wasm-simd');
   }
   return kernel;
 }
 
-/** Whether this runtime can run the WebAssembly SIMD kernel. */
 /** The kernel, or an error saying this runtime has no WebAssembly SIMD. */
 function requireKernel(): Kernel {
   const kern = loadKernel();
@@ -90,8 +152,38 @@ function requireKernel(): Kernel {
   return kern;
 }
 
+/** Whether this runtime can run the WebAssembly SIMD kernel (either build). */
 export function wasmSimdAvailable(): boolean {
   return loadKernel() !== null;
+}
+
+/**
+ * Whether the relaxed-SIMD build can run here. In Node 20 this enables V8's
+ * `--experimental-wasm-relaxed-simd` flag, unless CONV2D_RELAXED_SIMD=0.
+ */
+export function wasmRelaxedSimdAvailable(): boolean {
+  return relaxedSimdWanted() && instance('wasm-relaxed-simd') !== null;
+}
+
+/** The Wasm build in use, or null where Wasm SIMD is unavailable. */
+export function wasmKernel(): WasmKernelName | null {
+  return loadKernel()?.name ?? null;
+}
+
+/**
+ * Chooses the Wasm build from now on: relaxed SIMD (the default where it runs) or plain SIMD
+ * (bit-for-bit the same results on every machine; relaxed_madd may or may not fuse). Each build
+ * is its own instance with its own memory, so a resident region reserved before a switch is not
+ * seen after it. Throws when `enabled` and the relaxed build cannot run here.
+ */
+export function setWasmRelaxedSimd(enabled: boolean): void {
+  if (enabled && !(typeof WebAssembly === 'object' && instance('wasm-relaxed-simd'))) {
+    throw new Error(
+      'setWasmRelaxedSimd: relaxed WebAssembly SIMD is not available in this runtime',
+    );
+  }
+  relaxedChoice = enabled;
+  kernel = undefined;
 }
 
 /** Makes the kernel's memory at least `floats` long and refreshes the view after a grow. */
@@ -180,15 +272,10 @@ function copyC(
 const heapStart = (kern: Kernel): number => align16(Math.ceil(kern.heapBase / 4));
 
 /**
- * The resident region: the start of the kernel's memory, where a caller keeps operands across
- * calls (e.g. an image and its im2col tiles) and names them by offset in `sgemmWasmResident`,
- * so they are written once, where the kernel reads them, instead of copied in per call.
- */
-let residentFloats = 0;
-
-/**
  * Reserves the first `floats` floats of the kernel's memory as the resident region and returns
- * a view of it. Only `sgemmWasm` (which uses the whole memory for its own blocks) overwrites
+ * a view of it. There a caller keeps operands across calls (e.g. an image and its im2col tiles)
+ * and names them by offset in `sgemmWasmResident`, so they are written once, where the kernel
+ * reads them, instead of copied in per call. Only `sgemmWasm` (which uses the whole memory for its own blocks) overwrites
  * the contents; a new reservation keeps what it still covers. A call that grows the memory
  * detaches earlier views: take a new one to read or write after calling into this module.
  */
@@ -197,7 +284,7 @@ export function wasmResident(floats: number): Float32Array {
   if (!Number.isInteger(floats) || floats < 0) {
     throw new RangeError(`wasmResident: floats must be a non-negative integer, got ${floats}`);
   }
-  residentFloats = floats;
+  kern.residentFloats = floats;
   const at = heapStart(kern);
   return ensureHeap(kern, at + align16(floats)).subarray(at, at + floats);
 }
@@ -227,7 +314,7 @@ export function sgemmWasmResident(
 ): void {
   const kern = requireKernel();
   // A resident operand is validated as a Float32Array over the region.
-  const region = new Float32Array(kern.memory.buffer, heapStart(kern) * 4, residentFloats);
+  const region = new Float32Array(kern.memory.buffer, heapStart(kern) * 4, kern.residentFloats);
   checkSgemmArgs(
     transA,
     transB,
@@ -305,7 +392,7 @@ function patches(
   const tileEnd = at + (k1 - k0) * ld;
   if (
     !(xAt >= 0 && k0 >= 0 && k0 <= k1 && k1 <= channels * KK && p0 >= 0 && p0 <= p1) ||
-    !(ld >= p1 - p0 && at >= 0 && xEnd <= residentFloats && tileEnd <= residentFloats) ||
+    !(ld >= p1 - p0 && at >= 0 && xEnd <= kern.residentFloats && tileEnd <= kern.residentFloats) ||
     (at < xEnd && xAt < tileEnd)
   ) {
     throw new RangeError(
@@ -431,7 +518,7 @@ function blocked(
   // Memory plan (in floats): packed A block, packed B block, A block, B block, dense C block.
   // A resident B occupies the start of the heap; the blocks go after it.
   const resident = heapStart(kern);
-  const packA = b === null || c === null ? resident + align16(residentFloats) : resident;
+  const packA = b === null || c === null ? resident + align16(kern.residentFloats) : resident;
   const packB = packA + align16(Math.ceil(Math.min(MC, mb) / MR) * MR * Math.min(KC, kb));
   const aAt = packB + align16(Math.ceil(Math.min(NC, nb) / NR) * NR * Math.min(KC, kb));
   const bAt = aAt + copyInRoom(mb, kb);

@@ -1,16 +1,22 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { gemmRelaxedWasmBase64 } from '../src/generated/gemm-relaxed-wasm.js';
 import { gemmWasmBase64 } from '../src/generated/gemm-wasm.js';
 import {
   type GemmImplementation,
   gemmImplementation,
+  gemmKernel,
   type Sgemm,
   setGemmImplementation,
+  setWasmRelaxedSimd,
   sgemm,
   sgemmTypescript,
   sgemmWasm,
   sgemmWasmResident,
+  type WasmKernelName,
   wasmCol2im,
   wasmIm2col,
+  wasmKernel,
+  wasmRelaxedSimdAvailable,
   wasmResident,
   wasmSimdAvailable,
 } from '../src/index.js';
@@ -67,12 +73,27 @@ const sgemmResidentBC: Sgemm = (
   c.set(wasmResident(cAt + c.length).subarray(cAt));
 };
 
-const implementations: [string, Sgemm][] = [['typescript', sgemmTypescript]];
-if (wasmSimdAvailable()) {
+/** The Wasm builds that run here; each Wasm test runs once per build. */
+const wasmBuilds: WasmKernelName[] = [];
+if (wasmSimdAvailable()) wasmBuilds.push('wasm-simd');
+if (wasmRelaxedSimdAvailable()) wasmBuilds.push('wasm-relaxed-simd');
+const defaultBuild = wasmKernel();
+
+/** Selects `build` for the tests of the enclosing describe block (null: nothing to select). */
+function useBuild(build: WasmKernelName | null): void {
+  if (build === null) return;
+  beforeAll(() => setWasmRelaxedSimd(build === 'wasm-relaxed-simd'));
+  afterAll(() => setWasmRelaxedSimd(defaultBuild === 'wasm-relaxed-simd'));
+}
+
+const implementations: [string, Sgemm, WasmKernelName | null][] = [
+  ['typescript', sgemmTypescript, null],
+];
+for (const build of wasmBuilds) {
   implementations.push(
-    ['wasm-simd', sgemmWasm],
-    ['wasm-simd, resident B', sgemmResidentB],
-    ['wasm-simd, resident B and C', sgemmResidentBC],
+    [build, sgemmWasm, build],
+    [`${build}, resident B`, sgemmResidentB, build],
+    [`${build}, resident B and C`, sgemmResidentBC, build],
   );
 }
 
@@ -106,7 +127,9 @@ function randomCases(count: number, seed: number, sizes: number[]): Case[] {
 
 const base = { alpha: 1, beta: 0, padA: 0, padB: 0, padC: 0, aOffset: 0, bOffset: 0, cOffset: 0 };
 
-describe.each(implementations)('sgemm (%s)', (_name, impl) => {
+describe.each(implementations)('sgemm (%s)', (_name, impl, build) => {
+  useBuild(build);
+
   it('matches the reference on 400 random small shapes, all transposes, offsets, strides', () => {
     for (const [index, t] of randomCases(400, 1234, SIZES).entries()) {
       expect(checkCase(impl, t, index), JSON.stringify(t)).toBeNull();
@@ -218,8 +241,44 @@ describe('implementation selection', () => {
     }
   });
 
-  it('keeps the Wasm module under 4 KiB, the limit browsers put on synchronous compilation', () => {
+  it('keeps the Wasm modules under 4 KiB, the limit browsers put on synchronous compilation', () => {
     expect(atob(gemmWasmBase64).length).toBeLessThan(4096);
+    expect(atob(gemmRelaxedWasmBase64).length).toBeLessThan(4096);
+  });
+
+  it('runs the relaxed-SIMD build by default on Node 20+ (V8 flag enabled at load)', () => {
+    const major = Number(process.versions.node.split('.')[0]);
+    if (major < 20 || process.env.CONV2D_RELAXED_SIMD === '0') return;
+    expect(wasmRelaxedSimdAvailable()).toBe(true);
+    expect(defaultBuild).toBe('wasm-relaxed-simd');
+  });
+
+  it('gemmKernel names the build in use and setWasmRelaxedSimd switches it', () => {
+    try {
+      for (const build of wasmBuilds) {
+        setWasmRelaxedSimd(build === 'wasm-relaxed-simd');
+        expect(gemmKernel()).toBe(build);
+        expect(wasmKernel()).toBe(build);
+      }
+      setGemmImplementation('typescript');
+      expect(gemmKernel()).toBe('typescript');
+    } finally {
+      setGemmImplementation(wasmSimdAvailable() ? 'wasm-simd' : 'typescript');
+      if (defaultBuild !== null) setWasmRelaxedSimd(defaultBuild === 'wasm-relaxed-simd');
+    }
+  });
+
+  it('CONV2D_RELAXED_SIMD=0 selects the plain SIMD build', async () => {
+    if (!wasmSimdAvailable()) return;
+    vi.stubEnv('CONV2D_RELAXED_SIMD', '0');
+    vi.resetModules();
+    try {
+      const fresh = await import('../src/wasm.js');
+      expect(fresh.wasmKernel()).toBe('wasm-simd');
+      expect(fresh.wasmRelaxedSimdAvailable()).toBe(false);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('refuses an unknown implementation name', () => {
@@ -227,7 +286,8 @@ describe('implementation selection', () => {
   });
 });
 
-describe.runIf(wasmSimdAvailable())('sgemm (wasm-simd) host blocking', () => {
+describe.each(wasmBuilds)('sgemm (%s) host blocking', (build) => {
+  useBuild(build);
   // With 4096-float host blocks, m > 128 gives several row blocks, n > 512 several column
   // blocks and k > 256 several depth blocks (C then stays in the kernel across them).
   const blocked: [number, number, number][] = [
@@ -285,7 +345,8 @@ describe.runIf(wasmSimdAvailable())('sgemmWasmResident', () => {
   });
 });
 
-describe.runIf(wasmSimdAvailable())('wasmIm2col and wasmCol2im', () => {
+describe.each(wasmBuilds)('wasmIm2col and wasmCol2im (%s)', (build) => {
+  useBuild(build);
   const geometries = [
     // inHeight, inWidth, kernel, stride, dilation, padTop, padLeft
     [5, 7, [3, 3], [1, 1], [1, 1], 1, 1],
