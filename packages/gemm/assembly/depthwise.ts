@@ -135,6 +135,50 @@ function lanes(v: v128): f32 {
   );
 }
 
+/** acc[t] (an f32x4 each) += one row's dy * x over columns [0, cols) for the nine 3x3 taps. */
+function sums3x3(
+  g: usize,
+  r0: usize,
+  r1: usize,
+  r2: usize,
+  step: usize,
+  cols: i32,
+  acc: usize,
+): void {
+  let s0 = f32x4.splat(0);
+  let s1 = f32x4.splat(0);
+  let s2 = f32x4.splat(0);
+  let s3 = f32x4.splat(0);
+  let s4 = f32x4.splat(0);
+  let s5 = f32x4.splat(0);
+  let s6 = f32x4.splat(0);
+  let s7 = f32x4.splat(0);
+  let s8 = f32x4.splat(0);
+  const end = g + ((<usize>cols) << 2);
+  const step2 = 2 * step;
+  for (; g < end; g += 16, r0 += 16, r1 += 16, r2 += 16) {
+    const d = v128.load(g);
+    s0 = f32x4.add(s0, f32x4.mul(d, v128.load(r0)));
+    s1 = f32x4.add(s1, f32x4.mul(d, v128.load(r0 + step)));
+    s2 = f32x4.add(s2, f32x4.mul(d, v128.load(r0 + step2)));
+    s3 = f32x4.add(s3, f32x4.mul(d, v128.load(r1)));
+    s4 = f32x4.add(s4, f32x4.mul(d, v128.load(r1 + step)));
+    s5 = f32x4.add(s5, f32x4.mul(d, v128.load(r1 + step2)));
+    s6 = f32x4.add(s6, f32x4.mul(d, v128.load(r2)));
+    s7 = f32x4.add(s7, f32x4.mul(d, v128.load(r2 + step)));
+    s8 = f32x4.add(s8, f32x4.mul(d, v128.load(r2 + step2)));
+  }
+  v128.store(acc, f32x4.add(v128.load(acc), s0));
+  v128.store(acc, f32x4.add(v128.load(acc, 16), s1), 16);
+  v128.store(acc, f32x4.add(v128.load(acc, 32), s2), 32);
+  v128.store(acc, f32x4.add(v128.load(acc, 48), s3), 48);
+  v128.store(acc, f32x4.add(v128.load(acc, 64), s4), 64);
+  v128.store(acc, f32x4.add(v128.load(acc, 80), s5), 80);
+  v128.store(acc, f32x4.add(v128.load(acc, 96), s6), 96);
+  v128.store(acc, f32x4.add(v128.load(acc, 112), s7), 112);
+  v128.store(acc, f32x4.add(v128.load(acc, 128), s8), 128);
+}
+
 /**
  * sums[m*kw + q] = sum over i < rows, j < cols of dy[i, j] * inp[i + m*dh, j + q*dw] (dy's row
  * stride dyStride, inp's inStride; reads up to 3 floats past each dy row, masked off). Each row
@@ -166,12 +210,20 @@ export function tapSums(
   for (let i = 0; i < rows; i++) {
     const g0 = dy + ((<usize>i * dyStride) << 2);
     const x0 = inp + ((<usize>i * inStride) << 2);
+    // Columns [0, from) are done: 3x3 takes all nine taps per dY vector (one load of it, nine
+    // independent sums); other kernels, and the masked last vector, go one tap at a time.
+    let from = 0;
+    if (kh === 3 && kw === 3) {
+      from = full;
+      sums3x3(g0, x0, x0 + rowStep, x0 + 2 * rowStep, colStep, full, acc);
+      if (tail === 0) continue;
+    }
     for (let t = 0; t < taps; t++) {
       const m = t / kw;
       const s = x0 + <usize>m * rowStep + <usize>(t - m * kw) * colStep;
       let a0 = f32x4.splat(0);
       let a1 = f32x4.splat(0);
-      let j = 0;
+      let j = from;
       for (; j + 8 <= full; j += 8) {
         const off = (<usize>j) << 2;
         a0 = f32x4.add(a0, f32x4.mul(v128.load(g0 + off), v128.load(s + off)));
