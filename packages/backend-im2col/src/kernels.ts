@@ -12,11 +12,11 @@ import { RESIDENT_TILE_FLOATS, residentTile, stageBand, unstageBand } from './re
  * are NCHW, except in `forwardNhwc`.
  */
 export const Op = {
-  /** task (n, g, p0, p1): y[n, group g, positions p0..p1) through im2col + GEMM. */
+  /** task (n, g, p0, p1, co0, co1): y[n, channels co0..co1 of group g, positions p0..p1). */
   forwardGemm: 0,
   /** task (n, g0, g1, -): y[n, groups g0..g1) by direct loops. */
   forwardDirect: 1,
-  /** task (n, g, p0, p1): acc[slot] += dY_hat · X_hat over those positions. */
+  /** task (n, g, p0, p1, co0, co1): acc[slot] rows co0..co1 += dY_hat · X_hat there. */
   weightGemm: 2,
   /** task (n, g0, g1, -): acc[slot] += direct dW of those groups. */
   weightDirect: 3,
@@ -24,11 +24,22 @@ export const Op = {
   inputCol2im: 4,
   /** task (n, g0, g1, -): dx[n, groups g0..g1) by direct scatter. */
   inputDirect: 5,
-  /** task (n, g, p0, p1): NHWC y[n, positions p0..p1, group g] (x and y stay NHWC). */
+  /** task (n, g, p0, p1, co0, co1): NHWC y[n, positions p0..p1, those channels of group g]. */
   forwardNhwc: 6,
 } as const;
 
-export const TASK_STRIDE = 4;
+export const TASK_STRIDE = 6;
+
+/**
+ * The part of an image group a GEMM task covers: output positions [p0, p1) and output
+ * channels [co0, co1) within the group (layers with few positions split channels instead).
+ */
+export interface Task {
+  p0: number;
+  p1: number;
+  co0: number;
+  co1: number;
+}
 
 export interface Job {
   op: number;
@@ -118,18 +129,21 @@ function residentTiles(job: Job): boolean {
   return job.cache === null && !isPointwise(job.desc) && gemmImplementation() === 'wasm-simd';
 }
 
-function forwardGemm(job: Job, ws: Float32Array, n: number, g: number, p0: number, p1: number) {
+/** y[n, channels co0..co1 of group g, positions p0..p1) through im2col + GEMM. */
+function forwardGemm(job: Job, ws: Float32Array, n: number, g: number, task: Task) {
+  const { p0, p1, co0, co1 } = task;
   const d = job.desc;
   const K = d.reductionLength;
   const P = d.outHeight * d.outWidth;
   const cog = d.outChannelsPerGroup;
+  const rows = co1 - co0;
   const y = job.y as Float32Array;
-  const yBase = (n * d.outChannels + g * cog) * P;
-  const wBase = g * cog * K;
+  const yBase = (n * d.outChannels + g * cog + co0) * P;
+  const wBase = (g * cog + co0) * K;
   if (job.b) {
-    for (let oc = 0; oc < cog; oc++) {
+    for (let oc = 0; oc < rows; oc++) {
       const row = yBase + oc * P;
-      y.fill(job.b[g * cog + oc], row + p0, row + p1);
+      y.fill(job.b[g * cog + co0 + oc], row + p0, row + p1);
     }
   }
   const resident = residentTiles(job);
@@ -157,7 +171,7 @@ function forwardGemm(job: Job, ws: Float32Array, n: number, g: number, p0: numbe
         sgemmWasmResident(
           false,
           false,
-          cog,
+          rows,
           pe - pt,
           ke - kt,
           1,
@@ -178,7 +192,7 @@ function forwardGemm(job: Job, ws: Float32Array, n: number, g: number, p0: numbe
       sgemm(
         false,
         false,
-        cog,
+        rows,
         pe - pt,
         ke - kt,
         1,
@@ -197,22 +211,17 @@ function forwardGemm(job: Job, ws: Float32Array, n: number, g: number, p0: numbe
   }
 }
 
-function weightGemm(
-  job: Job,
-  ws: Float32Array,
-  slot: number,
-  n: number,
-  g: number,
-  p0: number,
-  p1: number,
-) {
+/** acc[slot] rows co0..co1 of group g += dY_hat · X_hat over positions p0..p1 of image n. */
+function weightGemm(job: Job, ws: Float32Array, slot: number, n: number, g: number, task: Task) {
+  const { p0, p1, co0, co1 } = task;
   const d = job.desc;
   const K = d.reductionLength;
   const P = d.outHeight * d.outWidth;
   const cog = d.outChannelsPerGroup;
+  const rows = co1 - co0;
   const dy = job.y as Float32Array;
-  const dyBase = (n * d.outChannels + g * cog) * P;
-  const accBase = slot * d.wSize + g * cog * K;
+  const dyBase = (n * d.outChannels + g * cog + co0) * P;
+  const accBase = slot * d.wSize + (g * cog + co0) * K;
   const resident = residentTiles(job);
   const [kc, pc] = job.cache
     ? [K, p1 - p0]
@@ -237,7 +246,7 @@ function weightGemm(
         sgemmWasmResident(
           false,
           true,
-          cog,
+          rows,
           ke - kt,
           pe - pt,
           1,
@@ -258,7 +267,7 @@ function weightGemm(
       sgemm(
         false,
         true,
-        cog,
+        rows,
         ke - kt,
         pe - pt,
         1,
@@ -364,12 +373,13 @@ export function runTask(job: Job, index: number, slot: number, ws: Float32Array)
   const b = t[o + 2];
   const c = t[o + 3];
   const d = job.desc;
+  const task: Task = { p0: b, p1: c, co0: t[o + 4], co1: t[o + 5] };
   switch (job.op) {
     case Op.forwardGemm:
-      forwardGemm(job, ws, n, a, b, c);
+      forwardGemm(job, ws, n, a, task);
       return;
     case Op.forwardNhwc:
-      forwardNhwc(job, ws, n, a, b, c);
+      forwardNhwc(job, ws, n, a, task);
       return;
     case Op.forwardDirect:
       directForward(
@@ -384,7 +394,7 @@ export function runTask(job: Job, index: number, slot: number, ws: Float32Array)
       );
       return;
     case Op.weightGemm:
-      weightGemm(job, ws, slot, n, a, b, c);
+      weightGemm(job, ws, slot, n, a, task);
       return;
     case Op.weightDirect:
       directWeightGrad(

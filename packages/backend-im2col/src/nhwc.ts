@@ -1,6 +1,6 @@
 import type { ConvDescription } from '@conv2d/core';
 import { sgemm } from '@conv2d/gemm';
-import type { Job } from './kernels.js';
+import type { Job, Task } from './kernels.js';
 
 /**
  * Forward in NHWC without transposing: there the natural im2col matrix has one row per
@@ -81,25 +81,21 @@ export function nhwcFits(d: ConvDescription, floats: number): boolean {
 }
 
 /** Task (n, g, p0, p1) of the NHWC forward: y[n, positions p0..p1, group g's channels]. */
-export function forwardNhwc(
-  job: Job,
-  ws: Float32Array,
-  n: number,
-  g: number,
-  p0: number,
-  p1: number,
-) {
+export function forwardNhwc(job: Job, ws: Float32Array, n: number, g: number, task: Task) {
+  const { p0, p1, co0, co1 } = task;
   const d = job.desc;
   const K = d.reductionLength;
   const P = d.outHeight * d.outWidth;
   const C = d.outChannels;
-  const cog = d.outChannelsPerGroup;
+  const cols = co1 - co0;
+  const first = g * d.outChannelsPerGroup + co0;
   const y = job.y as Float32Array;
   const w = job.w as Float32Array;
   const x = job.x as Float32Array;
-  const yBase = n * P * C + g * cog;
+  const yBase = n * P * C + first;
+  const wBase = first * K;
   if (job.b) {
-    for (let p = p0; p < p1; p++) y.set(job.b.subarray(g * cog, (g + 1) * cog), yBase + p * C);
+    for (let p = p0; p < p1; p++) y.set(job.b.subarray(first, first + cols), yBase + p * C);
   }
   const beta = job.b ? 1 : 0;
   const pointwise =
@@ -115,14 +111,14 @@ export function forwardNhwc(
       false,
       true,
       p1 - p0,
-      cog,
+      cols,
       K,
       1,
       x,
       xOff,
       d.inChannels,
       w,
-      g * cog * K,
+      wBase,
       K,
       beta,
       y,
@@ -135,6 +131,6 @@ export function forwardNhwc(
   for (let pt = p0; pt < p1; pt += pc) {
     const pe = Math.min(p1, pt + pc);
     im2colRows(d, x, n, g, pt, pe, ws);
-    sgemm(false, true, pe - pt, cog, K, 1, ws, 0, K, w, g * cog * K, K, beta, y, yBase + pt * C, C);
+    sgemm(false, true, pe - pt, cols, K, 1, ws, 0, K, w, wBase, K, beta, y, yBase + pt * C, C);
   }
 }

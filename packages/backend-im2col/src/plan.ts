@@ -9,6 +9,8 @@ import { TASK_STRIDE } from './kernels.js';
  */
 const TASKS_PER_THREAD = 3;
 const MIN_POSITIONS = 64;
+/** Output channels of a GEMM task at the least (rows of W: several 4-row micro-tiles). */
+const MIN_CHANNELS = 32;
 
 function parts(threads: number, units: number, max: number): number {
   if (threads <= 1) return 1;
@@ -43,14 +45,22 @@ function directTasks(d: ConvDescription, threads: number): Int32Array {
   return build(rows);
 }
 
-/** Output-position tasks (n, g, p0, p1) for forward and dW. */
+/**
+ * GEMM tasks (n, g, p0, p1, co0, co1) for forward and dW: output positions first; a layer
+ * with too few positions to go round (a 1x1/2 projection on a 7x7 map) also splits its
+ * output channels, so the threads share W, the large operand there, instead of idling.
+ */
 function positionTasks(d: ConvDescription, threads: number): Int32Array {
   const P = d.outHeight * d.outWidth;
-  const k = parts(threads, d.batch * d.groups, Math.ceil(P / MIN_POSITIONS));
+  const cog = d.outChannelsPerGroup;
+  const units = d.batch * d.groups;
+  const k = parts(threads, units, Math.ceil(P / MIN_POSITIONS));
+  const c = parts(threads, units * k, Math.floor(cog / MIN_CHANNELS));
   const rows: number[][] = [];
   for (let n = 0; n < d.batch; n++)
     for (let g = 0; g < d.groups; g++)
-      for (const [p0, p1] of ranges(P, k)) rows.push([n, g, p0, p1]);
+      for (const [p0, p1] of ranges(P, k))
+        for (const [co0, co1] of ranges(cog, c)) rows.push([n, g, p0, p1, co0, co1]);
   return build(rows);
 }
 

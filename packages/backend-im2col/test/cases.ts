@@ -139,4 +139,12 @@ export const cases: Case[] = [
     options: { groups: 64, padding: 1 },
   },
   { name: 'threaded pointwise', x: [2, 64, 24, 24], w: [48, 64, 1, 1], bias: true, options: {} },
+  {
+    // 49 output positions: with 2 threads the 256 output channels are split too (plan.ts)
+    name: 'threaded few positions, many channels',
+    x: [1, 256, 14, 14],
+    w: [256, 256, 1, 1],
+    bias: true,
+    options: { stride: 2 },
+  },
 ];
