@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createGpujsBackend, type GpujsMode } from '@conv2d/backend-gpujs';
+import { type CallPhases, createGpujsBackend, type GpujsMode } from '@conv2d/backend-gpujs';
 import { createNaiveBackend } from '@conv2d/backend-naive';
 import { loadFixtures } from '@conv2d/conformance/node';
 import {
@@ -111,12 +111,16 @@ async function main(): Promise<number> {
         await run();
         const firstMs = performance.now() - t; // compile + one run
         const times: number[] = [];
+        const phases: PhaseSplit[] = [];
         for (let i = 0; i < reps; i++) {
           t = performance.now();
           await run();
-          times.push(performance.now() - t);
+          const callMs = performance.now() - t;
+          times.push(callMs);
+          if (backend.stats.last) phases.push(splitCall(backend.stats.last, callMs));
         }
         const ms = median(times);
+        const split = medianPhases(phases);
         const gflops = desc.flops / ms / 1e6;
         rows.push({
           layer: layer.name,
@@ -125,10 +129,12 @@ async function main(): Promise<number> {
           medianMs: ms,
           gflops,
           firstCallMs: firstMs,
+          phases: split,
         });
         console.log(
           `${layer.name} ${pass}: ${ms.toFixed(2)} ms, ${gflops.toFixed(1)} GFLOP/s (first call ${firstMs.toFixed(0)} ms)`,
         );
+        console.log(`${layer.name} ${pass} phases: ${describePhases(split)}`);
       } catch (e) {
         rows.push({
           layer: layer.name,
@@ -152,6 +158,40 @@ async function main(): Promise<number> {
   if (values.out) writeFileSync(values.out, `${JSON.stringify(summary, null, 2)}\n`);
   backend.dispose();
   return failed > 0 ? 1 : 0;
+}
+
+const PHASES = ['submitMs', 'waitMs', 'shapeMs', 'unpackMs', 'outsideMs'] as const;
+type PhaseSplit = Record<(typeof PHASES)[number], number>;
+
+/** One call's phases, plus the part of its time the engine did not see. */
+function splitCall(phases: CallPhases, callMs: number): PhaseSplit {
+  const { submitMs, waitMs, shapeMs, unpackMs } = phases;
+  const outsideMs = callMs - (submitMs + waitMs + shapeMs + unpackMs);
+  return { submitMs, waitMs, shapeMs, unpackMs, outsideMs };
+}
+
+/** The median of each phase over the timed calls. */
+function medianPhases(calls: PhaseSplit[]): PhaseSplit | null {
+  if (calls.length === 0) return null;
+  return Object.fromEntries(PHASES.map((p) => [p, median(calls.map((c) => c[p]))])) as PhaseSplit;
+}
+
+/**
+ * One line saying where a call's time went (see CallPhases in @conv2d/backend-gpujs): gpu.js's
+ * synchronous part (argument copies, upload, dispatch), the wait for the device (GPU work and
+ * the readback copy), gpu.js shaping results, our reorder into the tensor, and what the engine
+ * did not see (validation, tensor wrapping, the queue).
+ */
+function describePhases(split: PhaseSplit | null): string {
+  if (!split) return 'not reported';
+  const labels: Record<keyof PhaseSplit, string> = {
+    submitMs: 'submit',
+    waitMs: 'device wait+readback',
+    shapeMs: 'gpu.js shaping',
+    unpackMs: 'unpack',
+    outsideMs: 'outside the engine',
+  };
+  return `${PHASES.map((p) => `${labels[p]} ${split[p].toFixed(2)}`).join(' | ')} ms (medians)`;
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   WebGPUKernel,
 } from './gpujs.js';
 import type { GpujsMode } from './modes.js';
+import { flatten, readPacked } from './readback.js';
 import {
   activationDims,
   dbSource,
@@ -33,6 +34,32 @@ const KERNEL_CLASS: Record<GpujsMode, unknown> = {
   webgpu: WebGPUKernel,
 };
 
+/**
+ * Where one call's time went, in milliseconds, from the moment gpu.js is called until the
+ * result is in tensor order. The phases add up to the call's time in the engine.
+ */
+export interface CallPhases {
+  readonly call: 'forward' | 'backward';
+  /** The call compiled its kernels first (its time is then mostly compiling). */
+  readonly compiled: boolean;
+  /**
+   * gpu.js's synchronous part: copying the arguments, uploading them and dispatching (webgpu
+   * kernel); the whole computation for a synchronous webasm kernel; ~0 for a pipeline, whose
+   * calls queue.
+   */
+  readonly submitMs: number;
+  /**
+   * From then until the last result was copied off the device: on webgpu the GPU's work, the
+   * staging map and the copy out (plus, for a pipeline, its upload). Kernels that read back
+   * without the hook of readback.ts (cpu, GL) count their whole wait as `shapeMs` instead.
+   */
+  readonly waitMs: number;
+  /** From then until gpu.js's promise settled: gpu.js shaping its results. */
+  readonly shapeMs: number;
+  /** This package putting the results in tensor order (lanes to channels). */
+  readonly unpackMs: number;
+}
+
 /** Counters a test (or a curious user) can read: compiling is the expensive part. */
 export interface EngineStats {
   /** Kernels created (each compiles on its first call, alone or inside a backward pipeline). */
@@ -42,6 +69,8 @@ export interface EngineStats {
   /** Milliseconds spent in first calls (compile + first run), and in later calls. */
   compileMs: number;
   runMs: number;
+  /** The phases of the last call that succeeded, or null before the first. */
+  last: CallPhases | null;
 }
 
 /**
@@ -64,50 +93,6 @@ export function checkRanInMode(run: Pick<KernelRun, 'kernel'>, mode: GpujsMode):
   if (inner.precision !== undefined && inner.precision !== 'single') {
     fail('unavailable', 'gpujs precision', inner.precision, `'single' in mode ${mode}`);
   }
-}
-
-/**
- * Copies a gpu.js result ([x] output: one array; [x, y, z]: planes of rows) into one flat array
- * in the tensor's order. With 4 lanes, each element is 4 consecutive channels, which sit along
- * `laneAxis` of the tensor: that axis is 4 times longer than the kernel's output.
- */
-function flatten(result: unknown, ks: KernelSource, size: number): Float32Array {
-  // Always a copy: gpu.js reuses its output buffers on the next call.
-  if (result instanceof Float32Array) return result.slice();
-  const out = new Float32Array(size);
-  const planes = result as ArrayLike<ArrayLike<Float32Array>>;
-  if (ks.lanes === 1) {
-    let at = 0;
-    for (let z = 0; z < planes.length; z++) {
-      for (let y = 0; y < planes[z].length; y++) {
-        out.set(planes[z][y], at);
-        at += planes[z][y].length;
-      }
-    }
-    if (at !== size) throw new Error(`gpu.js returned ${at} values instead of ${size}`);
-    return out;
-  }
-  const [nx, ny] = ks.output as [number, number, number];
-  const lanes = ks.lanes;
-  const sx = ks.laneAxis === 0 ? nx * lanes : nx;
-  const sy = ks.laneAxis === 1 ? ny * lanes : ny;
-  const laneStride = ks.laneAxis === 0 ? 1 : ks.laneAxis === 1 ? sx : sx * sy;
-  const [fx, fy, fz] = [0, 1, 2].map((axis) => (axis === ks.laneAxis ? lanes : 1));
-  let count = 0;
-  for (let z = 0; z < planes.length; z++) {
-    const plane = planes[z];
-    for (let y = 0; y < plane.length; y++) {
-      const row = plane[y] as unknown as ArrayLike<ArrayLike<number>>;
-      for (let x = 0; x < row.length; x++) {
-        const v = row[x];
-        const base = (z * fz * sy + y * fy) * sx + x * fx;
-        for (let l = 0; l < lanes; l++) out[base + l * laneStride] = v[l];
-        count += lanes;
-      }
-    }
-  }
-  if (count !== size) throw new Error(`gpu.js returned ${count} values instead of ${size}`);
-  return out;
 }
 
 /** What a pipeline's `backend` reports for each mode (gpu.js GL kernels call themselves 'gpu'). */
@@ -133,8 +118,10 @@ interface Program<R> {
  * source (which holds every size), so the same convolution never compiles twice.
  */
 export class Engine {
-  readonly stats: EngineStats = { compiles: 0, cacheHits: 0, compileMs: 0, runMs: 0 };
+  readonly stats: EngineStats = { compiles: 0, cacheHits: 0, compileMs: 0, runMs: 0, last: null };
   private readonly gpu: GPUInstance;
+  /** When the current call's last result was copied off the device (see readPacked). */
+  private readAt = Number.NaN;
   private readonly kernels = new Map<string, Program<KernelRun>>();
   private readonly pipelines = new Map<string, Program<PipelineRun>>();
   /** The last queued call: gpu.js kernels reuse their output buffers, so calls never overlap. */
@@ -142,6 +129,17 @@ export class Engine {
 
   constructor(readonly mode: GpujsMode) {
     this.gpu = new GPU({ mode });
+    // Every kernel this instance creates, the private copies a pipeline makes included, hands
+    // back its packed result instead of gpu.js's nested arrays where gpu.js allows it.
+    const create = this.gpu.createKernel.bind(this.gpu);
+    const onRead = () => {
+      this.readAt = performance.now();
+    };
+    this.gpu.createKernel = (source, settings) => {
+      const run = create(source, settings);
+      readPacked(run.kernel, onRead);
+      return run;
+    };
   }
 
   private createKernel(ks: KernelSource): KernelRun {
@@ -176,25 +174,49 @@ export class Engine {
     return program;
   }
 
-  /** Times a call; a program whose first call fails is dropped rather than kept half-built. */
-  private async timed<R, T>(
+  /**
+   * Runs `call` (gpu.js's call, then `check` on what ran) and `unpack`, timing each phase; a
+   * program whose first call fails is dropped rather than kept half-built.
+   */
+  private async timed<R, T, U>(
+    what: CallPhases['call'],
     cache: Map<string, Program<R>>,
     key: string,
     program: Program<R>,
-    call: () => Promise<T>,
-  ): Promise<T> {
+    call: () => T | Promise<T>,
+    check: () => void,
+    unpack: (result: T) => U,
+  ): Promise<U> {
+    this.readAt = Number.NaN;
     const start = performance.now();
     let result: T;
+    let submitted = start;
     try {
-      result = await call();
+      const pending = call();
+      submitted = performance.now();
+      result = await pending;
+      check();
     } catch (e) {
       if (program.calls === 0) cache.delete(key);
       throw e;
     }
-    const ms = performance.now() - start;
-    if (program.calls++ === 0) this.stats.compileMs += ms;
-    else this.stats.runMs += ms;
-    return result;
+    const settled = performance.now();
+    const unpacked = unpack(result);
+    const end = performance.now();
+    // A synchronous kernel reads back inside its call: its wait is 0.
+    const read = Number.isNaN(this.readAt) ? submitted : Math.max(submitted, this.readAt);
+    const compiled = program.calls++ === 0;
+    if (compiled) this.stats.compileMs += end - start;
+    else this.stats.runMs += end - start;
+    this.stats.last = {
+      call: what,
+      compiled,
+      submitMs: submitted - start,
+      waitMs: read - submitted,
+      shapeMs: settled - read,
+      unpackMs: end - settled,
+    };
+    return unpacked;
   }
 
   private x(desc: ConvDescription, data: Float32Array) {
@@ -220,12 +242,15 @@ export class Engine {
     const program = this.cached(this.kernels, key, () => this.createKernel(ks));
     const args: unknown[] = [this.x(desc, x), input(w, weightDims(desc))];
     if (b) args.push(b);
-    const result = await this.timed(this.kernels, key, program, async () => {
-      const r = await program.run(...args);
-      checkRanInMode(program.run, this.mode);
-      return r;
-    });
-    return flatten(result, ks, desc.ySize);
+    return this.timed(
+      'forward',
+      this.kernels,
+      key,
+      program,
+      () => program.run(...args),
+      () => checkRanInMode(program.run, this.mode),
+      (result) => flatten(result, ks, desc.ySize),
+    );
   }
 
   /**
@@ -266,22 +291,28 @@ export class Engine {
       });
     });
     const args = [this.y(desc, dy), this.x(desc, x), input(w, weightDims(desc))];
-    const result = await this.timed(this.pipelines, key, program, async () => {
-      const r = await program.run(...args);
-      const ran = program.run.backend;
-      if (ran !== PIPELINE_BACKEND[this.mode]) {
-        const why = program.run.fallbackReason;
-        fail(
-          'unavailable',
-          'gpujs mode',
-          this.mode,
-          `the mode that ran; the gpu.js pipeline ran on ${ran}${why ? ` (${why})` : ''}`,
-        );
-      }
-      return r;
-    });
     const size = { dx: desc.xSize, dw: desc.wSize, db: desc.outChannels };
-    return Object.fromEntries(passes.map((p, i) => [p, flatten(result[p], sources[i], size[p])]));
+    return this.timed(
+      'backward',
+      this.pipelines,
+      key,
+      program,
+      () => program.run(...args),
+      () => {
+        const ran = program.run.backend;
+        if (ran !== PIPELINE_BACKEND[this.mode]) {
+          const why = program.run.fallbackReason;
+          fail(
+            'unavailable',
+            'gpujs mode',
+            this.mode,
+            `the mode that ran; the gpu.js pipeline ran on ${ran}${why ? ` (${why})` : ''}`,
+          );
+        }
+      },
+      (result) =>
+        Object.fromEntries(passes.map((p, i) => [p, flatten(result[p], sources[i], size[p])])),
+    );
   }
 
   dispose() {

@@ -4,5 +4,5 @@ export {
   type GpujsBackend,
   type GpujsBackendOptions,
 } from './backend.js';
-export type { EngineStats } from './engine.js';
+export type { CallPhases, EngineStats } from './engine.js';
 export { bestMode, type GpujsMode, MODES, probeMode } from './modes.js';
