@@ -73,9 +73,14 @@ export function stageBand(
   const tileAt = Math.ceil(floats / 16) * 16;
   const region = wasmResident(tileAt + tileFloats);
   const plane = d.inHeight * W;
-  for (let c = c0; c < c1; c++) {
-    const from = base + c * plane + r0 * W;
-    region.set(image.subarray(from, from + rowsFloats), (c - c0) * rowsFloats);
+  if (rowsFloats === plane) {
+    // every row: the channels are contiguous, one copy
+    region.set(image.subarray(base + c0 * plane, base + c1 * plane));
+  } else {
+    for (let c = c0; c < c1; c++) {
+      const from = base + c * plane + r0 * W;
+      region.set(image.subarray(from, from + rowsFloats), (c - c0) * rowsFloats);
+    }
   }
   const geometry = { ...d, inHeight: r1 - r0, padTop: d.padTop + r0 };
   return { tileAt, geometry, c0, c1, r0, r1 };
