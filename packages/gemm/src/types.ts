@@ -25,4 +25,5 @@ export type Sgemm = (
 /** The arguments of an sgemm call, in order. */
 export type SgemmArgs = Parameters<Sgemm>;
 
+/** `'wasm-simd'`: the Wasm kernel, either build (`gemmKernel()` says which); `'typescript'`. */
 export type GemmImplementation = 'wasm-simd' | 'typescript';
