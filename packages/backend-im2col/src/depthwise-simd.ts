@@ -47,6 +47,22 @@ function inputGradGeometry(d: ConvDescription): PlaneCorrelation {
   };
 }
 
+/**
+ * Group g of image n: where its first input plane, first output plane and first kernel start
+ * (its planes and kernels are consecutive), and how many input and output channels it has.
+ */
+function groupAt(d: ConvDescription, n: number, g: number) {
+  const cig = d.inChannelsPerGroup;
+  const cog = d.outChannelsPerGroup;
+  return {
+    cig,
+    cog,
+    xAt: (n * d.inChannels + g * cig) * d.inHeight * d.inWidth,
+    yAt: (n * d.outChannels + g * cog) * d.outHeight * d.outWidth,
+    wAt: g * cog * cig * d.kernelHeight * d.kernelWidth,
+  };
+}
+
 /** Forward for image n, groups [g0, g1): y = bias + the convolution (as `directForward`). */
 export function simdForward(
   d: ConvDescription,
@@ -61,15 +77,9 @@ export function simdForward(
   const planes = planesFor(d);
   if (planes === null) return false;
   const c = forwardGeometry(d);
-  const cig = d.inChannelsPerGroup;
-  const cog = d.outChannelsPerGroup;
-  const KK = d.kernelHeight * d.kernelWidth;
-  const HW = d.inHeight * d.inWidth;
-  const HWo = d.outHeight * d.outWidth;
   for (let g = g0; g < g1; g++) {
-    const xAt = (n * d.inChannels + g * cig) * HW;
-    const yAt = (n * d.outChannels + g * cog) * HWo;
-    planes.correlate(c, cig, cog, x, xAt, w, g * cog * cig * KK, b, g * cog, y, yAt);
+    const { cig, cog, xAt, yAt, wAt } = groupAt(d, n, g);
+    planes.correlate(c, cig, cog, x, xAt, w, wAt, b, g * cog, y, yAt);
   }
   return true;
 }
@@ -87,24 +97,18 @@ export function simdInputGrad(
   const planes = planesFor(d);
   if (planes === null) return false;
   const c = inputGradGeometry(d);
-  const cig = d.inChannelsPerGroup;
-  const cog = d.outChannelsPerGroup;
   const KK = d.kernelHeight * d.kernelWidth;
-  const HW = d.inHeight * d.inWidth;
-  const HWo = d.outHeight * d.outWidth;
   // The group's kernels flipped, with inputs and outputs swapped: [ic][oc][KK], reversed taps.
-  const flipped = new Float32Array(cig * cog * KK);
+  const flipped = new Float32Array(d.inChannelsPerGroup * d.outChannelsPerGroup * KK);
   for (let g = g0; g < g1; g++) {
-    const wAt = g * cog * cig * KK;
+    const { cig, cog, xAt, yAt, wAt } = groupAt(d, n, g);
     for (let oc = 0; oc < cog; oc++)
       for (let ic = 0; ic < cig; ic++) {
         const src = wAt + (oc * cig + ic) * KK;
         const dst = (ic * cog + oc) * KK;
         for (let t = 0; t < KK; t++) flipped[dst + t] = w[src + KK - 1 - t];
       }
-    const dyAt = (n * d.outChannels + g * cog) * HWo;
-    const dxAt = (n * d.inChannels + g * cig) * HW;
-    planes.correlate(c, cog, cig, dy, dyAt, flipped, 0, null, 0, dx, dxAt);
+    planes.correlate(c, cog, cig, dy, yAt, flipped, 0, null, 0, dx, xAt);
   }
   return true;
 }
@@ -123,15 +127,9 @@ export function simdWeightGrad(
   const planes = planesFor(d);
   if (planes === null) return false;
   const c = forwardGeometry(d);
-  const cig = d.inChannelsPerGroup;
-  const cog = d.outChannelsPerGroup;
-  const KK = d.kernelHeight * d.kernelWidth;
-  const HW = d.inHeight * d.inWidth;
-  const HWo = d.outHeight * d.outWidth;
   for (let g = g0; g < g1; g++) {
-    const xAt = (n * d.inChannels + g * cig) * HW;
-    const dyAt = (n * d.outChannels + g * cog) * HWo;
-    planes.tapSums(c, cig, cog, x, xAt, dy, dyAt, acc, accBase + g * cog * cig * KK);
+    const { cig, cog, xAt, yAt, wAt } = groupAt(d, n, g);
+    planes.tapSums(c, cig, cog, x, xAt, dy, yAt, acc, accBase + wAt);
   }
   return true;
 }

@@ -16,17 +16,8 @@ export function usesDirectPath(d: ConvDescription): boolean {
 }
 
 /** Forward for image n, groups [g0, g1); writes (bias +) the convolution into y. */
-export function directForward(
-  d: ConvDescription,
-  x: Float32Array,
-  w: Float32Array,
-  b: Float32Array | null,
-  y: Float32Array,
-  n: number,
-  g0: number,
-  g1: number,
-): void {
-  if (!simdForward(d, x, w, b, y, n, g0, g1)) directForwardScalar(d, x, w, b, y, n, g0, g1);
+export function directForward(...args: Parameters<typeof directForwardScalar>): void {
+  if (!simdForward(...args)) directForwardScalar(...args);
 }
 
 /** `directForward` in JavaScript (strides, runtimes without Wasm SIMD, tests). */
@@ -135,16 +126,8 @@ function forwardRow3(
 }
 
 /** dX for image n, groups [g0, g1): the adjoint of `directForward` (dx must start at zero). */
-export function directInputGrad(
-  d: ConvDescription,
-  dy: Float32Array,
-  w: Float32Array,
-  dx: Float32Array,
-  n: number,
-  g0: number,
-  g1: number,
-): void {
-  if (!simdInputGrad(d, dy, w, dx, n, g0, g1)) directInputGradScalar(d, dy, w, dx, n, g0, g1);
+export function directInputGrad(...args: Parameters<typeof directInputGradScalar>): void {
+  if (!simdInputGrad(...args)) directInputGradScalar(...args);
 }
 
 /** `directInputGrad` in JavaScript (strides, runtimes without Wasm SIMD, tests). */
@@ -251,19 +234,8 @@ function inputGradRow3(
 }
 
 /** dW for image n, groups [g0, g1), added into acc (laid out like w). */
-export function directWeightGrad(
-  d: ConvDescription,
-  dy: Float32Array,
-  x: Float32Array,
-  acc: Float32Array,
-  accBase: number,
-  n: number,
-  g0: number,
-  g1: number,
-): void {
-  if (!simdWeightGrad(d, dy, x, acc, accBase, n, g0, g1)) {
-    directWeightGradScalar(d, dy, x, acc, accBase, n, g0, g1);
-  }
+export function directWeightGrad(...args: Parameters<typeof directWeightGradScalar>): void {
+  if (!simdWeightGrad(...args)) directWeightGradScalar(...args);
 }
 
 /** `directWeightGrad` in JavaScript (strides, runtimes without Wasm SIMD, tests). */
