@@ -7,7 +7,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type CallPhases, createGpujsBackend, type GpujsMode } from '@conv2d/backend-gpujs';
+import {
+  type CallPhases,
+  createGpujsBackend,
+  type GpujsBackend,
+  type GpujsMode,
+} from '@conv2d/backend-gpujs';
 import { createNaiveBackend } from '@conv2d/backend-naive';
 import { loadFixtures } from '@conv2d/conformance/node';
 import {
@@ -59,11 +64,13 @@ async function main(): Promise<number> {
       layers: { type: 'string', default: '' },
       // Layers whose GPU results are checked against the float64 oracle (slow on big layers).
       check: { type: 'string', default: 'T' },
+      // Layers also timed (and checked, where --check says) with one channel per thread.
+      'lanes1-layers': { type: 'string', default: 'T' },
     },
   });
   const mode = values.mode as GpujsMode;
   const reps = Number(values.reps);
-  let backend: Awaited<ReturnType<typeof createGpujsBackend>>;
+  let backend: GpujsBackend;
   try {
     backend = await createGpujsBackend({ mode });
   } catch (e) {
@@ -86,6 +93,7 @@ async function main(): Promise<number> {
 
   const rows: Record<string, unknown>[] = [];
   const ids = values.layers ? values.layers.split(',') : [];
+  let single: GpujsBackend | null = null;
   for (const layer of selectLayers([TARGET, ...LAYERS], ids)) {
     const shapes = layerShapes(layer);
     const options = layerOptions(layer);
@@ -95,55 +103,32 @@ async function main(): Promise<number> {
     const b = randomTensor(shapes.b, random);
     const desc = describeConv(shapes.x, shapes.w, shapes.b, options);
     const dy: Tensor = randomTensor(desc.yShape, random);
-    if (values.check.split(',').includes(layer.id)) {
-      const verdict = await checkLayer(backend, x, w, b, dy, options);
-      console.log(`${layer.name} check against the oracle: ${verdict}`);
-      rows.push({ layer: layer.name, engine: `gpujs:${mode}`, check: verdict });
-      if (verdict !== 'ok') failed++;
+    const engines: [string, GpujsBackend][] = [[`gpujs:${mode}`, backend]];
+    if (values['lanes1-layers'].split(',').includes(layer.id)) {
+      single ??= await createGpujsBackend({ mode, lanes: 1 });
+      engines.push([`gpujs:${mode} lanes 1`, single]);
     }
-    for (const { pass, wanted } of PASSES) {
-      const run = () =>
-        pass === 'forward'
-          ? backend.forward(x, w, b, options)
-          : backend.backward(dy, x, w, options, wanted);
-      try {
-        let t = performance.now();
-        await run();
-        const firstMs = performance.now() - t; // compile + one run
-        const times: number[] = [];
-        const phases: PhaseSplit[] = [];
-        for (let i = 0; i < reps; i++) {
-          t = performance.now();
-          await run();
-          const callMs = performance.now() - t;
-          times.push(callMs);
-          if (backend.stats.last) phases.push(splitCall(backend.stats.last, callMs));
-        }
-        const ms = median(times);
-        const split = medianPhases(phases);
-        const gflops = desc.flops / ms / 1e6;
-        rows.push({
-          layer: layer.name,
-          pass,
-          engine: `gpujs:${mode}`,
-          medianMs: ms,
-          gflops,
-          firstCallMs: firstMs,
-          phases: split,
-        });
-        console.log(
-          `${layer.name} ${pass}: ${ms.toFixed(2)} ms, ${gflops.toFixed(1)} GFLOP/s (first call ${firstMs.toFixed(0)} ms)`,
-        );
-        console.log(`${layer.name} ${pass} phases: ${describePhases(split)}`);
-      } catch (e) {
-        rows.push({
-          layer: layer.name,
-          pass,
-          engine: `gpujs:${mode}`,
-          status: 'failed',
-          reason: (e as Error).message,
-        });
-        console.log(`${layer.name} ${pass}: FAILED ${(e as Error).message}`);
+    const oracle = values.check.split(',').includes(layer.id)
+      ? await oracleResults(x, w, b, dy, options)
+      : null;
+    for (const [engine, be] of engines) {
+      const tag = engine === `gpujs:${mode}` ? '' : ` [${engine.slice(`gpujs:${mode} `.length)}]`;
+      if (oracle) {
+        const verdict = await checkLayer(be, x, w, b, dy, options, oracle);
+        console.log(`${layer.name}${tag} check against the oracle: ${verdict}`);
+        rows.push({ layer: layer.name, engine, check: verdict });
+        if (verdict !== 'ok') failed++;
+      }
+      for (const { pass, wanted } of PASSES) {
+        const run = () =>
+          pass === 'forward'
+            ? be.forward(x, w, b, options)
+            : be.backward(dy, x, w, options, wanted);
+        const row = await timePass(be, run, reps, desc.flops);
+        rows.push({ layer: layer.name, pass, engine, ...row });
+        console.log(`${layer.name}${tag} ${pass}: ${describeRow(row)}`);
+        if (row.phases)
+          console.log(`${layer.name}${tag} ${pass} phases: ${describePhases(row.phases)}`);
       }
     }
   }
@@ -157,7 +142,52 @@ async function main(): Promise<number> {
   console.log(JSON.stringify(summary));
   if (values.out) writeFileSync(values.out, `${JSON.stringify(summary, null, 2)}\n`);
   backend.dispose();
+  single?.dispose();
   return failed > 0 ? 1 : 0;
+}
+
+interface TimedRow {
+  medianMs?: number;
+  gflops?: number;
+  firstCallMs?: number;
+  phases?: PhaseSplit | null;
+  status?: 'failed';
+  reason?: string;
+}
+
+/** A first (compiling) call, then `reps` timed calls: the median and where the time went. */
+async function timePass(
+  backend: GpujsBackend,
+  run: () => Promise<unknown>,
+  reps: number,
+  flops: number,
+): Promise<TimedRow> {
+  try {
+    let t = performance.now();
+    await run();
+    const firstCallMs = performance.now() - t; // compile + one run
+    const times: number[] = [];
+    const phases: PhaseSplit[] = [];
+    for (let i = 0; i < reps; i++) {
+      t = performance.now();
+      await run();
+      const callMs = performance.now() - t;
+      times.push(callMs);
+      if (backend.stats.last) phases.push(splitCall(backend.stats.last, callMs));
+    }
+    const medianMs = median(times);
+    return { medianMs, gflops: flops / medianMs / 1e6, firstCallMs, phases: medianPhases(phases) };
+  } catch (e) {
+    return { status: 'failed', reason: (e as Error).message };
+  }
+}
+
+function describeRow(row: TimedRow): string {
+  if (row.status === 'failed' || row.medianMs === undefined) return `FAILED ${row.reason}`;
+  return (
+    `${row.medianMs.toFixed(2)} ms, ${row.gflops?.toFixed(1)} GFLOP/s ` +
+    `(first call ${row.firstCallMs?.toFixed(0)} ms)`
+  );
 }
 
 const PHASES = ['submitMs', 'waitMs', 'shapeMs', 'unpackMs', 'outsideMs'] as const;
@@ -216,7 +246,18 @@ async function smoke(backend: Conv2dBackend): Promise<void> {
   }
 }
 
-/** Forward and full backward of one layer against the float64 oracle, with the suite's bounds. */
+type Oracle = Awaited<ReturnType<typeof oracleResults>>;
+
+/** The float64 oracle's forward and full backward of one layer, with the suite's bounds. */
+async function oracleResults(x: Tensor, w: Tensor, b: Tensor, dy: Tensor, options: Conv2dOptions) {
+  const oracle = createNaiveBackend();
+  const bounds = await errorBounds(x, w, b, dy, options);
+  const y = await oracle.forward(x, w, b, options);
+  const grads = await oracle.backward(dy, x, w, options);
+  return { bounds, y, grads };
+}
+
+/** Forward and full backward of one layer against the oracle's, with the suite's bounds. */
 async function checkLayer(
   backend: Conv2dBackend,
   x: Tensor,
@@ -224,11 +265,8 @@ async function checkLayer(
   b: Tensor,
   dy: Tensor,
   options: Conv2dOptions,
+  { bounds, y: wantY, grads: want }: Oracle,
 ): Promise<string> {
-  const oracle = createNaiveBackend();
-  const bounds = await errorBounds(x, w, b, dy, options);
-  const wantY = await oracle.forward(x, w, b, options);
-  const want = await oracle.backward(dy, x, w, options);
   const gotY = await backend.forward(x, w, b, options);
   const got = await backend.backward(dy, x, w, options);
   const pairs: [string, Tensor | null | undefined, Tensor | null | undefined, Float64Array][] = [

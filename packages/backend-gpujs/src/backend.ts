@@ -22,6 +22,12 @@ export interface GpujsBackendOptions {
   mode?: GpujsMode;
   /** Lowers the largest tensor (in elements) this backend accepts; larger ones get `too-large`. */
   maxElements?: number;
+  /**
+   * The most channels one kernel thread computes: 4 (the default; where the channel count splits
+   * into fours, each loaded value is used 4 times) or 1 (one output value per thread, 4 times as
+   * many threads). Results agree within float32 rounding either way.
+   */
+  lanes?: 1 | 4;
 }
 
 /**
@@ -59,6 +65,10 @@ export async function createGpujsBackend(options: GpujsBackendOptions = {}): Pro
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
     fail('invalid-option', 'options.maxElements', limit, 'a positive integer');
   }
+  const lanes = options.lanes ?? 4;
+  if (lanes !== 1 && lanes !== 4) {
+    fail('invalid-option', 'options.lanes', lanes, '1 or 4');
+  }
   const mode = requested ?? (await bestMode());
   const availability = await probeMode(mode);
   if (!availability.available) {
@@ -69,7 +79,7 @@ export async function createGpujsBackend(options: GpujsBackendOptions = {}): Pro
       `a mode that runs here: ${availability.reason}`,
     );
   }
-  const engine = new Engine(mode);
+  const engine = new Engine(mode, lanes);
   const name = requested ? `gpujs:${mode}` : 'gpujs';
   const backend = defineBackend(name, capabilitiesOf(mode, limit), {
     forward: (desc, x, w, b) => engine.forward(desc, x, w, b),

@@ -21,6 +21,7 @@ import {
   dxSource,
   forwardSource,
   type KernelSource,
+  type Lanes,
   weightDims,
 } from './sources.js';
 
@@ -127,7 +128,11 @@ export class Engine {
   /** The last queued call: gpu.js kernels reuse their output buffers, so calls never overlap. */
   private tail: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly mode: GpujsMode) {
+  /** `lanes`: the most channels one GPU thread computes (4 where the channel count allows). */
+  constructor(
+    readonly mode: GpujsMode,
+    readonly lanes: Lanes = 4,
+  ) {
     this.gpu = new GPU({ mode });
     // Every kernel this instance creates, the private copies a pipeline makes included, hands
     // back its packed result instead of gpu.js's nested arrays where gpu.js allows it.
@@ -237,7 +242,7 @@ export class Engine {
     w: Float32Array,
     b: Float32Array | null,
   ) {
-    const ks = forwardSource(desc);
+    const ks = forwardSource(desc, this.lanes);
     const key = `forward\n${ks.output.join('x')}\n${ks.source}`;
     const program = this.cached(this.kernels, key, () => this.createKernel(ks));
     const args: unknown[] = [this.x(desc, x), input(w, weightDims(desc))];
@@ -276,7 +281,7 @@ export class Engine {
     wanted: Record<Gradient, boolean>,
   ): Promise<Partial<Record<Gradient, Float32Array>>> {
     const passes = (['dx', 'dw', 'db'] as const).filter((p) => wanted[p]);
-    const sources = passes.map((p) => GRADIENT_SOURCES[p](desc));
+    const sources = passes.map((p) => GRADIENT_SOURCES[p](desc, this.lanes));
     const key = passes
       .map((p, i) => `${p}\n${sources[i].output.join('x')}\n${sources[i].source}`)
       .join('\n');

@@ -26,14 +26,17 @@ export interface KernelSource {
   /** The longest loop, for `loopMaxIterations` (belt and braces: every bound is a literal). */
   readonly longestLoop: number;
   /** Values per thread: 1, or 4 consecutive channels. */
-  readonly lanes: 1 | 4;
+  readonly lanes: Lanes;
   /** With 4 lanes: the output axis (0 = x, 1 = y, 2 = z) that counts groups of 4 channels. */
   readonly laneAxis: 0 | 1 | 2;
 }
 
-/** 4 channels per thread when `count` (channels of one group) splits into fours. */
-export function lanesFor(count: number): 1 | 4 {
-  return count % 4 === 0 ? 4 : 1;
+/** Channels per thread: 1, or 4 where the channel count allows. */
+export type Lanes = 1 | 4;
+
+/** 4 channels per thread when `most` allows it and `count` (channels of one group) splits into fours. */
+export function lanesFor(count: number, most: Lanes = 4): Lanes {
+  return most === 4 && count % 4 === 0 ? 4 : 1;
 }
 
 /** gpu.js input dimensions ([x, y, z]) of an activation tensor with `c` channels. */
@@ -104,9 +107,9 @@ const result = (lanes: number, term: (l: number) => string) =>
 const plus = (base: string, l: number) => (l === 0 ? base : `${base} + ${l}`);
 
 /** Forward: y(n, co, i, j) = b[co] + sum over ci, m, q of x(...) * wt[co][ci][m, q]. */
-export function forwardSource(desc: ConvDescription): KernelSource {
+export function forwardSource(desc: ConvDescription, most: Lanes = 4): KernelSource {
   const d = desc;
-  const lanes = lanesFor(d.outChannelsPerGroup);
+  const lanes = lanesFor(d.outChannelsPerGroup, most);
   const xAt = readActivation(d, 'x', d.inChannels, 'n', 'c0 + ci', 'ih', 'iw');
   const source = `function(x, wt${d.hasBias ? ', b' : ''}) {
   ${decodeActivation(d, d.outChannels / lanes)}
@@ -144,9 +147,9 @@ export function forwardSource(desc: ConvDescription): KernelSource {
  * window touched (h, w), i.e. oh*S + m*D - P = h. This is the transposed convolution with the
  * inserted zeros skipped instead of multiplied.
  */
-export function dxSource(desc: ConvDescription): KernelSource {
+export function dxSource(desc: ConvDescription, most: Lanes = 4): KernelSource {
   const d = desc;
-  const lanes = lanesFor(d.inChannelsPerGroup);
+  const lanes = lanesFor(d.inChannelsPerGroup, most);
   const dyAt = readActivation(d, 'dy', d.outChannels, 'n', 'co', 'oh', 'ow');
   const source = `function(dy, wt) {
   ${decodeActivation(d, d.inChannels / lanes)}
@@ -184,9 +187,9 @@ export function dxSource(desc: ConvDescription): KernelSource {
 }
 
 /** dW: dw[co][ci][m, q] sums dy(n, co, oh, ow) * x(n, g*Cin/g + ci, ih, iw) over n, oh, ow. */
-export function dwSource(desc: ConvDescription): KernelSource {
+export function dwSource(desc: ConvDescription, most: Lanes = 4): KernelSource {
   const d = desc;
-  const lanes = lanesFor(d.inChannelsPerGroup);
+  const lanes = lanesFor(d.inChannelsPerGroup, most);
   const dyAt = readActivation(d, 'dy', d.outChannels, 'n', 'co', 'oh', 'ow');
   const xAt = (l: number) => readActivation(d, 'x', d.inChannels, 'n', plus('c', l), 'ih', 'iw');
   const source = `function(dy, x) {

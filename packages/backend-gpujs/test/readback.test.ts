@@ -46,7 +46,13 @@ describe('packed readback (readback.ts)', () => {
   }
 
   it('refuses a packed result of the wrong size or lane count', () => {
-    const ks: KernelSource = { source: '', longestLoop: 1, output: [2, 2, 2], lanes: 4, laneAxis: 2 };
+    const ks: KernelSource = {
+      source: '',
+      longestLoop: 1,
+      output: [2, 2, 2],
+      lanes: 4,
+      laneAxis: 2,
+    };
     expect(() => flatten(new PackedResult(new Float32Array(31), 4), ks, 32)).toThrow(/31 values/);
     expect(() => flatten(new PackedResult(new Float32Array(32), 1), ks, 32)).toThrow(/1 lanes/);
   });
@@ -97,5 +103,15 @@ describe('Engine: packed readback and call phases (webasm)', () => {
     } finally {
       engine.dispose();
     }
+  });
+});
+
+describe('lanes', () => {
+  it('4 channels per thread where the channel count allows and lanes 4 is asked, else 1', () => {
+    const desc = describeConv([1, 8, 5, 5], [8, 8, 3, 3], null, {});
+    expect(forwardSource(desc).lanes).toBe(4);
+    expect(forwardSource(desc, 1).lanes).toBe(1);
+    expect(forwardSource(desc, 1).output).toEqual([3, 3, 8]);
+    expect(forwardSource(describeConv([1, 8, 5, 5], [6, 8, 3, 3], null, {}), 4).lanes).toBe(1);
   });
 });

@@ -175,6 +175,23 @@ for (const mode of TESTED_MODES.filter((m) => availability[m].available)) {
       }
     });
 
+    it('lanes: 1 (one channel per thread) gives the same convolutions in both layouts', async () => {
+      const single = await createGpujsBackend({ mode, lanes: 1 });
+      try {
+        for (const layout of ['NCHW', 'NHWC'] as const) {
+          const xShape = layout === 'NCHW' ? [2, 8, 6, 5] : [2, 6, 5, 8];
+          await checkAll(single, {
+            xShape,
+            wShape: [4, 8, 3, 3],
+            bias: true,
+            options: { layout, padding: 1 },
+          });
+        }
+      } finally {
+        single.dispose();
+      }
+    });
+
     it('reports the mode that ran', async () => {
       await ready;
       expect(backend.mode).toBe(mode);
@@ -184,11 +201,14 @@ for (const mode of TESTED_MODES.filter((m) => availability[m].available)) {
 }
 
 describe('errors of the factory', () => {
-  it('rejects an unknown mode and a bad maxElements', async () => {
+  it('rejects an unknown mode, a bad maxElements and bad lanes', async () => {
     // @ts-expect-error: not a mode
     const unknown = await createGpujsBackend({ mode: 'webgl9' }).catch((e) => e);
     expect(isConv2dError(unknown) && unknown.code).toBe('unknown-backend');
     const bad = await createGpujsBackend({ mode: 'cpu', maxElements: 0 }).catch((e) => e);
     expect(isConv2dError(bad) && bad.code).toBe('invalid-option');
+    // @ts-expect-error: not 1 or 4
+    const lanes = await createGpujsBackend({ mode: 'cpu', lanes: 2 }).catch((e) => e);
+    expect(isConv2dError(lanes) && lanes.code).toBe('invalid-option');
   });
 });
