@@ -45,8 +45,8 @@ export interface CallPhases {
   readonly compiled: boolean;
   /**
    * gpu.js's synchronous part: copying the arguments, uploading them and dispatching (webgpu
-   * kernel); the whole computation for a synchronous webasm kernel; ~0 for a pipeline, whose
-   * calls queue.
+   * kernel); the whole computation for a synchronous webasm kernel; for a pipeline only the
+   * copies gpu.js takes of its arguments (the rest of the call queues).
    */
   readonly submitMs: number;
   /**
