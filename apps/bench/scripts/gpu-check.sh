@@ -2,7 +2,9 @@
 # Run on the GPU machine from the project root, after scripts/prepare-gpu-check.sh made
 # .device-carry here (call the device tool with carry [".device-carry"]):
 #   bash apps/bench/scripts/gpu-check.sh [--mode webgpu] [--reps 5]
-# Prints every fixture's result on gpujs:webgpu, then GFLOP/s per layer and pass; writes
+# Prints every fixture's result on gpujs:webgpu, then GFLOP/s per layer and pass with where each
+# call's time went (submit, device wait+readback, gpu.js shaping, unpack; layer T also with
+# lanes 1); writes
 # $OUT/gpu-check.json when $OUT is set.
 set -euo pipefail
 source .device-carry/prelude.sh
