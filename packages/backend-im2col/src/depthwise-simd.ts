@@ -4,12 +4,27 @@ import { type DepthwisePlanes, depthwisePlanes, type PlaneCorrelation } from '@c
 /**
  * The direct path at stride 1 on `@conv2d/gemm`'s WebAssembly SIMD planes (any kernel size,
  * dilation and padding; 4 output columns per f32x4), one group per call. Each function returns
- * false, doing nothing, where it does not apply (a stride, or no Wasm SIMD in this runtime):
- * the scalar loops in direct.ts then run.
+ * false, doing nothing, where it does not apply (a stride, planes too large to stage, or no
+ * Wasm SIMD in this runtime): the scalar loops in direct.ts then run.
  */
 
+/** The Wasm memory one group may stage (floats): the engine's default workspace, 64 MiB. */
+const MAX_STAGED_FLOATS = 1 << 24;
+
+/**
+ * What one group stages, with room to spare (floats): its input planes, the bordered copy and
+ * its output planes (rows padded to 4 columns), for forward and dW; dX swaps the two sides.
+ */
+function stagedFloats(d: ConvDescription): number {
+  const border = (d.kernelHeight + 1) * d.dilationHeight + (d.kernelWidth + 4) * d.dilationWidth;
+  const plane =
+    Math.max(d.inHeight, d.outHeight + border) * Math.max(d.inWidth, d.outWidth + border);
+  return (d.inChannelsPerGroup + d.outChannelsPerGroup + 1) * plane;
+}
+
 function planesFor(d: ConvDescription): DepthwisePlanes | null {
-  return d.strideHeight === 1 && d.strideWidth === 1 ? depthwisePlanes() : null;
+  if (d.strideHeight !== 1 || d.strideWidth !== 1) return null;
+  return stagedFloats(d) <= MAX_STAGED_FLOATS ? depthwisePlanes() : null;
 }
 
 /** X -> Y: the forward correlation, padding as given. */

@@ -106,6 +106,17 @@ describe('direct path on Wasm SIMD planes (stride 1) against the scalar loops an
     );
   });
 
+  it('leaves planes too large to stage (over 64 MiB a group) to the scalar loops', () => {
+    const d = describeConv([1, 1, 3000, 3000], [1, 1, 3, 3], null, { padding: 1 });
+    const none = new Float32Array(0);
+    expect(simdForward(d, none, none, null, none, 0, 0, 1)).toBe(false);
+    const fits = describeConv([1, 2, 1000, 1000], [2, 1, 3, 3], null, { padding: 1, groups: 2 });
+    const x = new Float32Array(fits.xSize).fill(1);
+    const y = new Float32Array(fits.ySize);
+    expect(simdForward(fits, x, new Float32Array(18).fill(1), null, y, 0, 0, 2)).toBe(true);
+    expect(y[1001]).toBe(9);
+  });
+
   it('leaves strided convolutions to the scalar loops', () => {
     const d = describeConv([1, 2, 6, 6], [2, 1, 3, 3], null, { stride: [1, 2], groups: 2 });
     const y = new Float32Array(d.ySize);
