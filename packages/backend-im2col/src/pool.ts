@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import { gemmImplementation } from '@conv2d/gemm';
+import { gemmImplementation, type WasmKernelName, wasmKernel } from '@conv2d/gemm';
 import { abandon, type Job, workerBusy } from './kernels.js';
 
 /** What a worker is sent for one job; `slot` is its dW accumulator (the caller has 0). */
@@ -8,6 +8,8 @@ export interface JobMessage {
   job: Job;
   slot: number;
   gemm: string;
+  /** The caller's Wasm build (setWasmRelaxedSimd), so every thread rounds alike. */
+  wasm: WasmKernelName | null;
 }
 
 export type JobReply = { id: number; ok: true } | { id: number; ok: false; error: string };
@@ -81,12 +83,13 @@ export class WorkerPool {
     if (this.broken) throw this.broken;
     const id = this.nextId++;
     const gemm = gemmImplementation();
+    const wasm = gemm === 'wasm-simd' ? wasmKernel() : null;
     const replies = this.workers.map(
       (w, i) =>
         new Promise<void>((resolve, reject) => {
           this.waiting[i].set(id, { resolve, reject });
           w.ref();
-          const message: JobMessage = { id, job, slot: i + 1, gemm };
+          const message: JobMessage = { id, job, slot: i + 1, gemm, wasm };
           w.postMessage(message);
         }),
     );

@@ -1,5 +1,11 @@
 import { parentPort } from 'node:worker_threads';
-import { type GemmImplementation, gemmImplementation, setGemmImplementation } from '@conv2d/gemm';
+import {
+  type GemmImplementation,
+  gemmImplementation,
+  setGemmImplementation,
+  setWasmRelaxedSimd,
+  wasmKernel,
+} from '@conv2d/gemm';
 import { drainTasks } from './kernels.js';
 import type { JobMessage, JobReply } from './pool.js';
 
@@ -9,9 +15,12 @@ let workspace = new Float32Array(0);
 parentPort?.on('message', (message: JobMessage) => {
   let reply: JobReply;
   try {
-    // Follow the caller's GEMM choice (setGemmImplementation in tests and benchmarks).
+    // Follow the caller's GEMM choices (setGemmImplementation / setWasmRelaxedSimd).
     if (message.gemm !== gemmImplementation()) {
       setGemmImplementation(message.gemm as GemmImplementation);
+    }
+    if (message.wasm !== null && message.wasm !== wasmKernel()) {
+      setWasmRelaxedSimd(message.wasm === 'wasm-relaxed-simd');
     }
     if (workspace.length < message.job.tileFloats) {
       workspace = new Float32Array(message.job.tileFloats);

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Conv2dError, createBackend, registerBackend, unregisterBackend } from '@conv2d/core';
+import { setWasmRelaxedSimd, wasmKernel, wasmRelaxedSimdAvailable } from '@conv2d/gemm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backendProvider, createIm2colBackend, DEFAULT_DX_METHOD } from '../src/index.js';
 import { random, reference, worstError } from './reference.js';
@@ -147,6 +148,36 @@ describe('worker threads', () => {
     b.dispose();
     one.dispose();
   });
+
+  it.runIf(wasmRelaxedSimdAvailable())(
+    "runs the workers on the caller's Wasm build (setWasmRelaxedSimd)",
+    async () => {
+      // ~150 MFLOP in 6 tasks: long enough that the worker takes some of them
+      const big = { shape: [2, 32, 64, 64], data: random(2 * 32 * 4096, 9) };
+      const wb = { shape: [32, 32, 3, 3], data: random(32 * 288, 10) };
+      const one = await createIm2colBackend({ threads: 1 });
+      const two = await createIm2colBackend({ threads: 2, minThreadedFlops: 0 });
+      try {
+        const relaxed = await one.forward(big, wb, null, options);
+        // A fresh pool's first job runs on the caller alone (the worker is still starting).
+        await two.forward(big, wb, null, options);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        setWasmRelaxedSimd(false);
+        expect(wasmKernel()).toBe('wasm-simd');
+        const plain = await one.forward(big, wb, null, options);
+        // the builds round differently here (fused multiply-add), so a mix would show
+        expect(plain.data.some((v, i) => v !== relaxed.data[i])).toBe(true);
+        const threaded = await two.forward(big, wb, null, options);
+        expect(two.stats.threadedJobs).toBe(2);
+        const differing = threaded.data.filter((v, i) => v !== plain.data[i]).length;
+        expect(differing).toBe(0);
+      } finally {
+        setWasmRelaxedSimd(true);
+        one.dispose();
+        two.dispose();
+      }
+    },
+  );
 
   it('starts its workers from the CommonJS build too', () => {
     const dist = fileURLToPath(new URL('../dist/index.cjs', import.meta.url));
