@@ -64,8 +64,8 @@ async function main(): Promise<number> {
       layers: { type: 'string', default: '' },
       // Layers whose GPU results are checked against the float64 oracle (slow on big layers).
       check: { type: 'string', default: 'T' },
-      // Layers also timed (and checked, where --check says) with one channel per thread.
-      'lanes1-layers': { type: 'string', default: 'T' },
+      // Layers also timed (and checked, where --check says) with the other lanes setting.
+      'other-lanes-layers': { type: 'string', default: 'T' },
     },
   });
   const mode = values.mode as GpujsMode;
@@ -93,7 +93,7 @@ async function main(): Promise<number> {
 
   const rows: Record<string, unknown>[] = [];
   const ids = values.layers ? values.layers.split(',') : [];
-  let single: GpujsBackend | null = null;
+  let other: GpujsBackend | null = null;
   for (const layer of selectLayers([TARGET, ...LAYERS], ids)) {
     const shapes = layerShapes(layer);
     const options = layerOptions(layer);
@@ -104,9 +104,10 @@ async function main(): Promise<number> {
     const desc = describeConv(shapes.x, shapes.w, shapes.b, options);
     const dy: Tensor = randomTensor(desc.yShape, random);
     const engines: [string, GpujsBackend][] = [[`gpujs:${mode}`, backend]];
-    if (values['lanes1-layers'].split(',').includes(layer.id)) {
-      single ??= await createGpujsBackend({ mode, lanes: 1 });
-      engines.push([`gpujs:${mode} lanes 1`, single]);
+    if (values['other-lanes-layers'].split(',').includes(layer.id)) {
+      const lanes = backend.lanes === 1 ? 4 : 1;
+      other ??= await createGpujsBackend({ mode, lanes });
+      engines.push([`gpujs:${mode} lanes ${lanes}`, other]);
     }
     const oracle = values.check.split(',').includes(layer.id)
       ? await oracleResults(x, w, b, dy, options)
@@ -142,7 +143,7 @@ async function main(): Promise<number> {
   console.log(JSON.stringify(summary));
   if (values.out) writeFileSync(values.out, `${JSON.stringify(summary, null, 2)}\n`);
   backend.dispose();
-  single?.dispose();
+  other?.dispose();
   return failed > 0 ? 1 : 0;
 }
 

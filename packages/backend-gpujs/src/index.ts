@@ -1,6 +1,7 @@
 export {
   backendProvider,
   createGpujsBackend,
+  defaultLanes,
   type GpujsBackend,
   type GpujsBackendOptions,
 } from './backend.js';

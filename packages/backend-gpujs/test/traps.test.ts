@@ -1,6 +1,6 @@
 import { type Conv2dOptions, describeConv, isConv2dError } from '@conv2d/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createGpujsBackend, type GpujsBackend } from '../src/index.js';
+import { createGpujsBackend, defaultLanes, type GpujsBackend } from '../src/index.js';
 import { availability, TESTED_MODES } from './modes.js';
 import { randomData, refBackward, refForward, worstError } from './reference.js';
 
@@ -210,5 +210,17 @@ describe('errors of the factory', () => {
     // @ts-expect-error: not 1 or 4
     const lanes = await createGpujsBackend({ mode: 'cpu', lanes: 2 }).catch((e) => e);
     expect(isConv2dError(lanes) && lanes.code).toBe('invalid-option');
+  });
+
+  it('uses one channel per thread in webgpu mode and four elsewhere, unless told', async () => {
+    expect(defaultLanes('webgpu')).toBe(1);
+    for (const mode of ['cpu', 'webasm', 'headlessgl', 'webgl2', 'webgl'] as const) {
+      expect(defaultLanes(mode)).toBe(4);
+    }
+    const cpu = await createGpujsBackend({ mode: 'cpu' });
+    const told = await createGpujsBackend({ mode: 'cpu', lanes: 1 });
+    expect([cpu.lanes, told.lanes]).toEqual([4, 1]);
+    cpu.dispose();
+    told.dispose();
   });
 });
