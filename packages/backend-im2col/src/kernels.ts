@@ -1,5 +1,11 @@
 import type { ConvDescription } from '@conv2d/core';
-import { gemmImplementation, sgemm, sgemmWasmResident, wasmCol2im } from '@conv2d/gemm';
+import {
+  gemmImplementation,
+  sgemm,
+  sgemmWasmResident,
+  wasmCol2im,
+  wasmResident,
+} from '@conv2d/gemm';
 import { directForward, directInputGrad, directWeightGrad } from './direct.js';
 import { col2imTile, im2colTile } from './im2col.js';
 import { forwardNhwc } from './nhwc.js';
@@ -131,6 +137,10 @@ function residentTiles(job: Job): boolean {
 
 /** y[n, channels co0..co1 of group g, positions p0..p1) through im2col + GEMM. */
 function forwardGemm(job: Job, ws: Float32Array, n: number, g: number, task: Task) {
+  if (residentTiles(job)) {
+    forwardResident(job, n, g, task);
+    return;
+  }
   const { p0, p1, co0, co1 } = task;
   const d = job.desc;
   const K = d.reductionLength;
@@ -146,48 +156,12 @@ function forwardGemm(job: Job, ws: Float32Array, n: number, g: number, task: Tas
       y.fill(job.b[g * cog + co0 + oc], row + p0, row + p1);
     }
   }
-  const resident = residentTiles(job);
-  const [kc, pc] = job.cache
-    ? [K, p1 - p0]
-    : tileShape(
-        K,
-        p1 - p0,
-        resident ? Math.min(job.tileFloats, RESIDENT_TILE_FLOATS) : job.tileFloats,
-      );
-  const x = job.x as Float32Array;
-  const xBase = n * d.inChannels * d.inHeight * d.inWidth;
-  const groupBase = xBase + g * d.inChannelsPerGroup * d.inHeight * d.inWidth;
+  const [kc, pc] = job.cache ? [K, p1 - p0] : tileShape(K, p1 - p0, job.tileFloats);
   for (let pt = p0; pt < p1; pt += pc) {
     const pe = Math.min(p1, pt + pc);
-    const band = resident
-      ? stageBand(d, x, groupBase, 0, d.inChannelsPerGroup, pt, pe, kc * pc)
-      : null;
     for (let kt = 0; kt < K; kt += kc) {
       const ke = Math.min(K, kt + kc);
       const beta = kt === 0 && !job.b ? 0 : 1;
-      if (resident) {
-        const tileAt = residentTile(d, band, x, xBase, g, kt, ke, pt, pe);
-        const w = job.w as Float32Array;
-        sgemmWasmResident(
-          false,
-          false,
-          rows,
-          pe - pt,
-          ke - kt,
-          1,
-          w,
-          wBase + kt,
-          K,
-          null,
-          tileAt,
-          pe - pt,
-          beta,
-          y,
-          yBase + pt,
-          P,
-        );
-        continue;
-      }
       const [src, off, ld] = im2colSource(job, ws, n, g, kt, ke, pt, pe);
       sgemm(
         false,
@@ -207,6 +181,88 @@ function forwardGemm(job: Job, ws: Float32Array, n: number, g: number, task: Tas
         yBase + pt,
         P,
       );
+    }
+  }
+}
+
+/**
+ * forwardGemm on the Wasm kernel: per tile, the input band, the im2col tile and the output
+ * tile all live in the kernel's memory. The output tile starts as the bias and is copied out
+ * once, so y is written once and never read (filling y with the bias and having the GEMM read
+ * it back cost two more passes over the largest tensor).
+ */
+function forwardResident(job: Job, n: number, g: number, task: Task) {
+  const { p0, p1, co0, co1 } = task;
+  const d = job.desc;
+  const K = d.reductionLength;
+  const P = d.outHeight * d.outWidth;
+  const cog = d.outChannelsPerGroup;
+  const rows = co1 - co0;
+  const y = job.y as Float32Array;
+  const w = job.w as Float32Array;
+  const x = job.x as Float32Array;
+  const bias = job.b;
+  const yBase = (n * d.outChannels + g * cog + co0) * P;
+  const wBase = (g * cog + co0) * K;
+  const xBase = n * d.inChannels * d.inHeight * d.inWidth;
+  const groupBase = xBase + g * d.inChannelsPerGroup * d.inHeight * d.inWidth;
+  const floats = Math.min(job.tileFloats, RESIDENT_TILE_FLOATS);
+  const [kc, fit] = tileShape(K, p1 - p0, floats);
+  // the output tile (rows x pc) within the same bound
+  const pc = Math.max(1, Math.min(fit, Math.floor(floats / rows)));
+  for (let pt = p0; pt < p1; pt += pc) {
+    const pe = Math.min(p1, pt + pc);
+    const width = pe - pt;
+    const layout = stageBand(
+      d,
+      x,
+      groupBase,
+      0,
+      d.inChannelsPerGroup,
+      pt,
+      pe,
+      kc * pc,
+      rows * width,
+    );
+    const out = layout.extraAt;
+    if (bias) {
+      const region = wasmResident(layout.floats);
+      for (let oc = 0; oc < rows; oc++) {
+        region.fill(bias[g * cog + co0 + oc], out + oc * width, out + (oc + 1) * width);
+      }
+    }
+    for (let kt = 0; kt < K; kt += kc) {
+      const ke = Math.min(K, kt + kc);
+      residentTile(d, layout, x, xBase, g, kt, ke, pt, pe);
+      const beta = kt === 0 && !bias ? 0 : 1;
+      sgemmWasmResident(
+        false,
+        false,
+        rows,
+        width,
+        ke - kt,
+        1,
+        w,
+        wBase + kt,
+        K,
+        null,
+        layout.tileAt,
+        width,
+        beta,
+        null,
+        out,
+        width,
+      );
+    }
+    // a fresh view: the GEMM may have grown the memory
+    const region = wasmResident(layout.floats);
+    if (width === P) {
+      y.set(region.subarray(out, out + rows * width), yBase); // whole rows: one copy
+      continue;
+    }
+    for (let oc = 0; oc < rows; oc++) {
+      const from = out + oc * width;
+      y.set(region.subarray(from, from + width), yBase + oc * P + pt);
     }
   }
 }
@@ -236,13 +292,13 @@ function weightGemm(job: Job, ws: Float32Array, slot: number, n: number, g: numb
   const groupBase = xBase + g * d.inChannelsPerGroup * d.inHeight * d.inWidth;
   for (let pt = p0; pt < p1; pt += pc) {
     const pe = Math.min(p1, pt + pc);
-    const band = resident
+    const layout = resident
       ? stageBand(d, x, groupBase, 0, d.inChannelsPerGroup, pt, pe, kc * pc)
       : null;
     for (let kt = 0; kt < K; kt += kc) {
       const ke = Math.min(K, kt + kc);
-      if (resident) {
-        const tileAt = residentTile(d, band, x, xBase, g, kt, ke, pt, pe);
+      if (layout) {
+        residentTile(d, layout, x, xBase, g, kt, ke, pt, pe);
         sgemmWasmResident(
           false,
           true,
@@ -254,7 +310,7 @@ function weightGemm(job: Job, ws: Float32Array, slot: number, n: number, g: numb
           dyBase + pt,
           P,
           null,
-          tileAt,
+          layout.tileAt,
           pe - pt,
           1,
           acc,
@@ -314,7 +370,9 @@ function inputCol2im(job: Job, ws: Float32Array, n: number, g: number, c0: numbe
   for (let pt = 0; pt < P; pt += pc) {
     const pe = Math.min(P, pt + pc);
     // The rows these positions add onto, staged and copied back around the tile's k loop.
-    const at = wasm ? stageBand(d, dx, groupBase, c0, c1, pt, pe, kc * pc) : null;
+    const staged = wasm ? stageBand(d, dx, groupBase, c0, c1, pt, pe, kc * pc) : null;
+    const band = staged?.band ?? null;
+    const at = band && staged;
     for (let kt = k0; kt < k1; kt += kc) {
       const ke = Math.min(k1, kt + kc);
       if (at) {
@@ -337,7 +395,7 @@ function inputCol2im(job: Job, ws: Float32Array, n: number, g: number, c0: numbe
           at.tileAt,
           ld,
         );
-        wasmCol2im(at.geometry, 0, c1 - c0, kt - k0, ke - k0, pt, pe, at.tileAt, ld);
+        wasmCol2im(band.geometry, 0, c1 - c0, kt - k0, ke - k0, pt, pe, at.tileAt, ld);
         continue;
       }
       sgemm(

@@ -24,18 +24,30 @@ const STAGED_BAND_FLOATS = 1 << 20;
 
 /**
  * Rows [r0, r1) of channels [c0, c1) of one image group, staged at the start of the resident
- * region; the tile follows at `tileAt`. `geometry` describes the band as if it were the whole
- * image: its first row is row r0, and the rows above and below it read as padding (no output
- * position of the tile reads them).
+ * region. `geometry` describes the band as if it were the whole image: its first row is row r0,
+ * and the rows above and below it read as padding (no output position of the tile reads them).
  */
-export interface ResidentBand {
-  tileAt: number;
+export interface Band {
   geometry: Im2colGeometry;
   c0: number;
   c1: number;
   r0: number;
   r1: number;
 }
+
+/**
+ * The resident region for one tile: the staged band (or none: too large to stage, gathered by
+ * the JS loop instead), the im2col tile at `tileAt`, and an optional block at `extraAt` (the
+ * forward's output tile). `floats` is the whole reservation.
+ */
+export interface ResidentLayout {
+  band: Band | null;
+  tileAt: number;
+  extraAt: number;
+  floats: number;
+}
+
+const align16 = (n: number) => Math.ceil(n / 16) * 16;
 
 /** Input rows [r0, r1) that output positions [p0, p1) read, clipped to the image. */
 function inputRows(d: ConvDescription, p0: number, p1: number): [number, number] {
@@ -50,9 +62,9 @@ function inputRows(d: ConvDescription, p0: number, p1: number): [number, number]
 }
 
 /**
- * Copies the rows that output positions [p0, p1) read, of channels [c0, c1) of the NCHW image
- * at `base` (its channel 0), into the resident region, sized for a tile of `tileFloats` after
- * them. Null when the band is too large to stage.
+ * Reserves the resident region for a tile of `tileFloats` (plus `extraFloats` after it) and
+ * copies in the rows that output positions [p0, p1) read, of channels [c0, c1) of the NCHW
+ * image at `base` (its channel 0), when they fit.
  */
 export function stageBand(
   d: ConvDescription,
@@ -63,15 +75,19 @@ export function stageBand(
   p0: number,
   p1: number,
   tileFloats: number,
-): ResidentBand | null {
+  extraFloats = 0,
+): ResidentLayout {
   const [r0, r1] = inputRows(d, p0, p1);
   const W = d.inWidth;
   const rowsFloats = (r1 - r0) * W;
-  const floats = (c1 - c0) * rowsFloats;
-  if (floats > STAGED_BAND_FLOATS) return null;
-  // Tiles start on a 16-float (64-byte) boundary after the band.
-  const tileAt = Math.ceil(floats / 16) * 16;
-  const region = wasmResident(tileAt + tileFloats);
+  const bandFloats = (c1 - c0) * rowsFloats;
+  const staged = bandFloats <= STAGED_BAND_FLOATS;
+  // Each part starts on a 16-float (64-byte) boundary.
+  const tileAt = staged ? align16(bandFloats) : 0;
+  const extraAt = tileAt + align16(tileFloats);
+  const floats = extraAt + extraFloats;
+  const region = wasmResident(floats);
+  if (!staged) return { band: null, tileAt, extraAt, floats };
   const plane = d.inHeight * W;
   if (rowsFloats === plane) {
     // every row: the channels are contiguous, one copy
@@ -83,19 +99,21 @@ export function stageBand(
     }
   }
   const geometry = { ...d, inHeight: r1 - r0, padTop: d.padTop + r0 };
-  return { tileAt, geometry, c0, c1, r0, r1 };
+  return { band: { geometry, c0, c1, r0, r1 }, tileAt, extraAt, floats };
 }
 
 /** Copies the staged band back into the image (after col2im added onto it). */
 export function unstageBand(
   d: ConvDescription,
-  band: ResidentBand,
+  layout: ResidentLayout,
   image: Float32Array,
   base: number,
 ): void {
+  const band = layout.band;
+  if (!band) return;
   const W = d.inWidth;
   const rowsFloats = (band.r1 - band.r0) * W;
-  const region = wasmResident((band.c1 - band.c0) * rowsFloats);
+  const region = wasmResident(layout.floats);
   const plane = d.inHeight * W;
   for (let c = band.c0; c < band.c1; c++) {
     const off = (c - band.c0) * rowsFloats;
@@ -104,12 +122,12 @@ export function unstageBand(
 }
 
 /**
- * Writes rows [k0, k1) x columns [p0, p1) of the image group's im2col matrix in the resident
- * region: gathered from the staged band, or (band null) by the JS loop from x at offset 0.
+ * Writes rows [k0, k1) x columns [p0, p1) of the image group's im2col matrix at the layout's
+ * tile: gathered from the staged band, or (no band) by the JS loop from x.
  */
 export function residentTile(
   d: ConvDescription,
-  band: ResidentBand | null,
+  layout: ResidentLayout,
   x: Float32Array,
   xBase: number,
   g: number,
@@ -117,13 +135,12 @@ export function residentTile(
   k1: number,
   p0: number,
   p1: number,
-): number {
+): void {
   const ld = p1 - p0;
+  const band = layout.band;
   if (band) {
-    wasmIm2col(band.geometry, 0, band.c1 - band.c0, k0, k1, p0, p1, band.tileAt, ld);
-    return band.tileAt;
+    wasmIm2col(band.geometry, 0, band.c1 - band.c0, k0, k1, p0, p1, layout.tileAt, ld);
+    return;
   }
-  const tile = wasmResident((k1 - k0) * ld);
-  im2colTile(d, x, xBase, g, k0, k1, p0, p1, tile, 0, ld);
-  return 0;
+  im2colTile(d, x, xBase, g, k0, k1, p0, p1, wasmResident(layout.floats), layout.tileAt, ld);
 }
