@@ -184,9 +184,10 @@ function storeRow(out: usize, lo: v128, hi: v128, va: v128, vb: v128, beta: f32)
   }
 }
 
-/** acc + a * b: fused (one rounding) where relaxed SIMD lowers to FMA, else mul + add. */
-// @ts-ignore: decorator
-@inline
+/**
+ * acc + a * b: fused (one rounding) where relaxed SIMD lowers to FMA, else mul + add. Small
+ * enough that Binaryen (-O3) inlines it (checked in build/*.wat: no call in the micro-kernel).
+ */
 function madd(a: v128, b: v128, acc: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
   return f32x4.add(acc, f32x4.mul(a, b));
