@@ -1,4 +1,5 @@
 import { availableParallelism, cpus, platform, release, totalmem } from 'node:os';
+import { gemmKernel } from '@conv2d/gemm';
 import type { Machine } from './results.js';
 
 export function describeMachine(command: string, quick: boolean): Machine {
@@ -9,6 +10,8 @@ export function describeMachine(command: string, quick: boolean): Machine {
     node: process.versions.node,
     v8: process.versions.v8,
     platform: `${platform()} ${release()} ${process.arch}`,
+    // the engines' processes inherit the environment (CONV2D_RELAXED_SIMD), so they pick the same
+    gemm: gemmKernel(),
     date: new Date().toISOString(),
     command,
     quick,

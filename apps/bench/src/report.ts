@@ -75,7 +75,7 @@ export function markdown(results: Results): string {
   const lines = [
     '# conv2d bench',
     '',
-    `${m.date}, ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, ${m.platform}.`,
+    `${m.date}, ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, ${m.platform}, GEMM kernel ${m.gemm}.`,
     `Command: \`${m.command}\`${m.quick ? ' (quick: scaled-down layers, few repetitions; not for comparison)' : ''}.`,
     '',
     'Median of interleaved repetitions after warm-up; GFLOP/s = 2·N·Cout·Hout·Wout·(Cin/groups)·Kh·Kw / time;',

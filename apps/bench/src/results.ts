@@ -44,6 +44,8 @@ export interface Machine {
   node: string;
   v8: string;
   platform: string;
+  /** The kernel `@conv2d/gemm` picked here (`gemmKernel()`): im2col's speed depends on it. */
+  gemm: string;
   date: string;
   command: string;
   quick: boolean;

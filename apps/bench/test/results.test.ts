@@ -190,6 +190,7 @@ describe('outputs', () => {
         node: '20',
         v8: '',
         platform: 'linux',
+        gemm: 'wasm-relaxed-simd',
         date: 'd',
         command: 'pnpm bench',
         quick: false,
