@@ -135,25 +135,40 @@ function residentTiles(job: Job): boolean {
   return job.cache === null && !isPointwise(job.desc) && gemmImplementation() === 'wasm-simd';
 }
 
+/**
+ * Where a GEMM task's operands start: the task's first output row in y (or dY) and its first
+ * row of W (or of the dW accumulator), plus the sizes every GEMM pass needs.
+ */
+function gemmRows(d: ConvDescription, n: number, g: number, task: Task) {
+  const K = d.reductionLength;
+  const P = d.outHeight * d.outWidth;
+  const first = g * d.outChannelsPerGroup + task.co0; // the task's first output channel
+  return {
+    K,
+    P,
+    first,
+    rows: task.co1 - task.co0,
+    yBase: (n * d.outChannels + first) * P,
+    wBase: first * K,
+    xBase: n * d.inChannels * d.inHeight * d.inWidth,
+    groupBase: (n * d.inChannels + g * d.inChannelsPerGroup) * d.inHeight * d.inWidth,
+  };
+}
+
 /** y[n, channels co0..co1 of group g, positions p0..p1) through im2col + GEMM. */
 function forwardGemm(job: Job, ws: Float32Array, n: number, g: number, task: Task) {
   if (residentTiles(job)) {
     forwardResident(job, n, g, task);
     return;
   }
-  const { p0, p1, co0, co1 } = task;
+  const { p0, p1 } = task;
   const d = job.desc;
-  const K = d.reductionLength;
-  const P = d.outHeight * d.outWidth;
-  const cog = d.outChannelsPerGroup;
-  const rows = co1 - co0;
+  const { K, P, first, rows, yBase, wBase } = gemmRows(d, n, g, task);
   const y = job.y as Float32Array;
-  const yBase = (n * d.outChannels + g * cog + co0) * P;
-  const wBase = (g * cog + co0) * K;
   if (job.b) {
     for (let oc = 0; oc < rows; oc++) {
       const row = yBase + oc * P;
-      y.fill(job.b[g * cog + co0 + oc], row + p0, row + p1);
+      y.fill(job.b[first + oc], row + p0, row + p1);
     }
   }
   const [kc, pc] = job.cache ? [K, p1 - p0] : tileShape(K, p1 - p0, job.tileFloats);
@@ -192,20 +207,13 @@ function forwardGemm(job: Job, ws: Float32Array, n: number, g: number, task: Tas
  * it back cost two more passes over the largest tensor).
  */
 function forwardResident(job: Job, n: number, g: number, task: Task) {
-  const { p0, p1, co0, co1 } = task;
+  const { p0, p1 } = task;
   const d = job.desc;
-  const K = d.reductionLength;
-  const P = d.outHeight * d.outWidth;
-  const cog = d.outChannelsPerGroup;
-  const rows = co1 - co0;
+  const { K, P, first, rows, yBase, wBase, xBase, groupBase } = gemmRows(d, n, g, task);
   const y = job.y as Float32Array;
   const w = job.w as Float32Array;
   const x = job.x as Float32Array;
   const bias = job.b;
-  const yBase = (n * d.outChannels + g * cog + co0) * P;
-  const wBase = (g * cog + co0) * K;
-  const xBase = n * d.inChannels * d.inHeight * d.inWidth;
-  const groupBase = xBase + g * d.inChannelsPerGroup * d.inHeight * d.inWidth;
   const floats = Math.min(job.tileFloats, RESIDENT_TILE_FLOATS);
   const [kc, fit] = tileShape(K, p1 - p0, floats);
   // the output tile (rows x pc) within the same bound
@@ -228,7 +236,7 @@ function forwardResident(job: Job, n: number, g: number, task: Task) {
     if (bias) {
       const region = wasmResident(layout.floats);
       for (let oc = 0; oc < rows; oc++) {
-        region.fill(bias[g * cog + co0 + oc], out + oc * width, out + (oc + 1) * width);
+        region.fill(bias[first + oc], out + oc * width, out + (oc + 1) * width);
       }
     }
     for (let kt = 0; kt < K; kt += kc) {
@@ -269,15 +277,11 @@ function forwardResident(job: Job, n: number, g: number, task: Task) {
 
 /** acc[slot] rows co0..co1 of group g += dY_hat · X_hat over positions p0..p1 of image n. */
 function weightGemm(job: Job, ws: Float32Array, slot: number, n: number, g: number, task: Task) {
-  const { p0, p1, co0, co1 } = task;
+  const { p0, p1 } = task;
   const d = job.desc;
-  const K = d.reductionLength;
-  const P = d.outHeight * d.outWidth;
-  const cog = d.outChannelsPerGroup;
-  const rows = co1 - co0;
+  const { K, P, rows, yBase: dyBase, wBase, xBase, groupBase } = gemmRows(d, n, g, task);
   const dy = job.y as Float32Array;
-  const dyBase = (n * d.outChannels + g * cog + co0) * P;
-  const accBase = slot * d.wSize + (g * cog + co0) * K;
+  const accBase = slot * d.wSize + wBase;
   const resident = residentTiles(job);
   const [kc, pc] = job.cache
     ? [K, p1 - p0]
@@ -287,9 +291,7 @@ function weightGemm(job: Job, ws: Float32Array, slot: number, n: number, g: numb
         resident ? Math.min(job.tileFloats, RESIDENT_TILE_FLOATS) : job.tileFloats,
       );
   const x = job.x as Float32Array;
-  const xBase = n * d.inChannels * d.inHeight * d.inWidth;
   const acc = job.acc as Float32Array;
-  const groupBase = xBase + g * d.inChannelsPerGroup * d.inHeight * d.inWidth;
   for (let pt = p0; pt < p1; pt += pc) {
     const pe = Math.min(p1, pt + pc);
     const layout = resident
