@@ -15,6 +15,33 @@ export function usesDirectPath(d: ConvDescription): boolean {
   return d.groups > 1 && d.inChannelsPerGroup * d.outChannelsPerGroup <= 16;
 }
 
+/**
+ * Visits every (output channel, input channel) pair of image n, groups [g0, g1), with the
+ * offsets of the input plane, the output plane and the kernel (Kh x Kw) that connect them.
+ */
+function forEachPlanePair(
+  d: ConvDescription,
+  n: number,
+  g0: number,
+  g1: number,
+  visit: (xPlane: number, yPlane: number, wBase: number) => void,
+): void {
+  const cig = d.inChannelsPerGroup;
+  const cog = d.outChannelsPerGroup;
+  const HW = d.inHeight * d.inWidth;
+  const HWo = d.outHeight * d.outWidth;
+  const KK = d.kernelHeight * d.kernelWidth;
+  for (let g = g0; g < g1; g++) {
+    for (let oc = 0; oc < cog; oc++) {
+      const co = g * cog + oc;
+      const yPlane = (n * d.outChannels + co) * HWo;
+      for (let ic = 0; ic < cig; ic++) {
+        visit((n * d.inChannels + g * cig + ic) * HW, yPlane, (co * cig + ic) * KK);
+      }
+    }
+  }
+}
+
 /** Forward for image n, groups [g0, g1); writes (bias +) the convolution into y. */
 export function directForward(...args: Parameters<typeof directForwardScalar>): void {
   if (!simdForward(...args)) directForwardScalar(...args);
@@ -36,43 +63,37 @@ export function directForwardScalar(
   const Kw = d.kernelWidth;
   const sh = d.strideHeight;
   const sw = d.strideWidth;
-  const cig = d.inChannelsPerGroup;
-  const cog = d.outChannelsPerGroup;
-  const HW = H * W;
   const HWo = Ho * Wo;
   for (let g = g0; g < g1; g++) {
-    for (let oc = 0; oc < cog; oc++) {
-      const co = g * cog + oc;
+    for (let co = g * d.outChannelsPerGroup; co < (g + 1) * d.outChannelsPerGroup; co++) {
       const yPlane = (n * d.outChannels + co) * HWo;
       y.fill(b ? b[co] : 0, yPlane, yPlane + HWo);
-      for (let ic = 0; ic < cig; ic++) {
-        const xPlane = (n * d.inChannels + g * cig + ic) * HW;
-        const wBase = (co * cig + ic) * Kh * Kw;
-        if (Kh === 3 && Kw === 3) {
-          forwardPlane3x3(d, x, w, y, xPlane, wBase, yPlane);
-          continue;
-        }
-        for (let m = 0; m < Kh; m++) {
-          const hOff = m * d.dilationHeight - d.padTop;
-          const [iLo, iHi] = validRange(hOff, sh, H, Ho);
-          if (Kw === 3) {
-            forwardRow3(d, x, w, y, xPlane + hOff * W, wBase + m * 3, yPlane, iLo, iHi);
-            continue;
-          }
-          for (let q = 0; q < Kw; q++) {
-            const wv = w[wBase + m * Kw + q];
-            const wOff = q * d.dilationWidth - d.padLeft;
-            const [jLo, jHi] = validRange(wOff, sw, W, Wo);
-            for (let i = iLo; i < iHi; i++) {
-              const src = xPlane + (i * sh + hOff) * W + wOff;
-              const dst = yPlane + i * Wo;
-              for (let j = jLo; j < jHi; j++) y[dst + j] += wv * x[src + j * sw];
-            }
-          }
+    }
+  }
+  forEachPlanePair(d, n, g0, g1, (xPlane, yPlane, wBase) => {
+    if (Kh === 3 && Kw === 3) {
+      forwardPlane3x3(d, x, w, y, xPlane, wBase, yPlane);
+      return;
+    }
+    for (let m = 0; m < Kh; m++) {
+      const hOff = m * d.dilationHeight - d.padTop;
+      const [iLo, iHi] = validRange(hOff, sh, H, Ho);
+      if (Kw === 3) {
+        forwardRow3(d, x, w, y, xPlane + hOff * W, wBase + m * 3, yPlane, iLo, iHi);
+        continue;
+      }
+      for (let q = 0; q < Kw; q++) {
+        const wv = w[wBase + m * Kw + q];
+        const wOff = q * d.dilationWidth - d.padLeft;
+        const [jLo, jHi] = validRange(wOff, sw, W, Wo);
+        for (let i = iLo; i < iHi; i++) {
+          const src = xPlane + (i * sh + hOff) * W + wOff;
+          const dst = yPlane + i * Wo;
+          for (let j = jLo; j < jHi; j++) y[dst + j] += wv * x[src + j * sw];
         }
       }
     }
-  }
+  });
 }
 
 /**
@@ -145,42 +166,30 @@ export function directInputGradScalar(
   const Kw = d.kernelWidth;
   const sh = d.strideHeight;
   const sw = d.strideWidth;
-  const cig = d.inChannelsPerGroup;
-  const cog = d.outChannelsPerGroup;
-  const HW = H * W;
-  const HWo = Ho * Wo;
-  for (let g = g0; g < g1; g++) {
-    for (let oc = 0; oc < cog; oc++) {
-      const co = g * cog + oc;
-      const yPlane = (n * d.outChannels + co) * HWo;
-      for (let ic = 0; ic < cig; ic++) {
-        const xPlane = (n * d.inChannels + g * cig + ic) * HW;
-        const wBase = (co * cig + ic) * Kh * Kw;
-        if (Kh === 3 && Kw === 3 && sh === 1 && sw === 1) {
-          inputGradPlane3x3(d, dy, w, dx, xPlane, wBase, yPlane);
-          continue;
-        }
-        for (let m = 0; m < Kh; m++) {
-          const hOff = m * d.dilationHeight - d.padTop;
-          const [iLo, iHi] = validRange(hOff, sh, H, Ho);
-          if (Kw === 3 && sw === 1) {
-            inputGradRow3(d, dy, w, dx, xPlane + hOff * W, wBase + m * 3, yPlane, iLo, iHi);
-            continue;
-          }
-          for (let q = 0; q < Kw; q++) {
-            const wv = w[wBase + m * Kw + q];
-            const wOff = q * d.dilationWidth - d.padLeft;
-            const [jLo, jHi] = validRange(wOff, sw, W, Wo);
-            for (let i = iLo; i < iHi; i++) {
-              const dst = xPlane + (i * sh + hOff) * W + wOff;
-              const src = yPlane + i * Wo;
-              for (let j = jLo; j < jHi; j++) dx[dst + j * sw] += wv * dy[src + j];
-            }
-          }
+  forEachPlanePair(d, n, g0, g1, (xPlane, yPlane, wBase) => {
+    if (Kh === 3 && Kw === 3 && sh === 1 && sw === 1) {
+      inputGradPlane3x3(d, dy, w, dx, xPlane, wBase, yPlane);
+      return;
+    }
+    for (let m = 0; m < Kh; m++) {
+      const hOff = m * d.dilationHeight - d.padTop;
+      const [iLo, iHi] = validRange(hOff, sh, H, Ho);
+      if (Kw === 3 && sw === 1) {
+        inputGradRow3(d, dy, w, dx, xPlane + hOff * W, wBase + m * 3, yPlane, iLo, iHi);
+        continue;
+      }
+      for (let q = 0; q < Kw; q++) {
+        const wv = w[wBase + m * Kw + q];
+        const wOff = q * d.dilationWidth - d.padLeft;
+        const [jLo, jHi] = validRange(wOff, sw, W, Wo);
+        for (let i = iLo; i < iHi; i++) {
+          const dst = xPlane + (i * sh + hOff) * W + wOff;
+          const src = yPlane + i * Wo;
+          for (let j = jLo; j < jHi; j++) dx[dst + j * sw] += wv * dy[src + j];
         }
       }
     }
-  }
+  });
 }
 
 /**
@@ -254,49 +263,37 @@ export function directWeightGradScalar(
   const Kw = d.kernelWidth;
   const sh = d.strideHeight;
   const sw = d.strideWidth;
-  const cig = d.inChannelsPerGroup;
-  const cog = d.outChannelsPerGroup;
-  const HW = H * W;
-  const HWo = Ho * Wo;
-  for (let g = g0; g < g1; g++) {
-    for (let oc = 0; oc < cog; oc++) {
-      const co = g * cog + oc;
-      const yPlane = (n * d.outChannels + co) * HWo;
-      for (let ic = 0; ic < cig; ic++) {
-        const xPlane = (n * d.inChannels + g * cig + ic) * HW;
-        const wBase = (co * cig + ic) * Kh * Kw;
-        if (Kh === 3 && Kw === 3) {
-          weightGradPlane3x3(d, dy, x, acc, xPlane, accBase + wBase, yPlane);
-          continue;
-        }
-        for (let m = 0; m < Kh; m++) {
-          const hOff = m * d.dilationHeight - d.padTop;
-          const [iLo, iHi] = validRange(hOff, sh, H, Ho);
-          for (let q = 0; q < Kw; q++) {
-            const wOff = q * d.dilationWidth - d.padLeft;
-            const [jLo, jHi] = validRange(wOff, sw, W, Wo);
-            // Four partial sums: one running sum would wait on each add's latency.
-            let s0 = 0;
-            let s1 = 0;
-            let s2 = 0;
-            let s3 = 0;
-            for (let i = iLo; i < iHi; i++) {
-              const src = xPlane + (i * sh + hOff) * W + wOff;
-              const r = yPlane + i * Wo;
-              let j = jLo;
-              for (; j + 3 < jHi; j += 4) {
-                const a = src + j * sw;
-                s0 += dy[r + j] * x[a];
-                s1 += dy[r + j + 1] * x[a + sw];
-                s2 += dy[r + j + 2] * x[a + 2 * sw];
-                s3 += dy[r + j + 3] * x[a + 3 * sw];
-              }
-              for (; j < jHi; j++) s0 += dy[r + j] * x[src + j * sw];
-            }
-            acc[accBase + wBase + m * Kw + q] += s0 + s1 + (s2 + s3);
+  forEachPlanePair(d, n, g0, g1, (xPlane, yPlane, wBase) => {
+    if (Kh === 3 && Kw === 3) {
+      weightGradPlane3x3(d, dy, x, acc, xPlane, accBase + wBase, yPlane);
+      return;
+    }
+    for (let m = 0; m < Kh; m++) {
+      const hOff = m * d.dilationHeight - d.padTop;
+      const [iLo, iHi] = validRange(hOff, sh, H, Ho);
+      for (let q = 0; q < Kw; q++) {
+        const wOff = q * d.dilationWidth - d.padLeft;
+        const [jLo, jHi] = validRange(wOff, sw, W, Wo);
+        // Four partial sums: one running sum would wait on each add's latency.
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let i = iLo; i < iHi; i++) {
+          const src = xPlane + (i * sh + hOff) * W + wOff;
+          const r = yPlane + i * Wo;
+          let j = jLo;
+          for (; j + 3 < jHi; j += 4) {
+            const a = src + j * sw;
+            s0 += dy[r + j] * x[a];
+            s1 += dy[r + j + 1] * x[a + sw];
+            s2 += dy[r + j + 2] * x[a + 2 * sw];
+            s3 += dy[r + j + 3] * x[a + 3 * sw];
           }
+          for (; j < jHi; j++) s0 += dy[r + j] * x[src + j * sw];
         }
+        acc[accBase + wBase + m * Kw + q] += s0 + s1 + (s2 + s3);
       }
     }
-  }
+  });
 }

@@ -3,11 +3,13 @@ import {
   type ConvDescription,
   describeConv,
   type Layout,
+  nchwToNhwc,
+  nhwcToNchw,
   type Wanted,
 } from '@conv2d/core';
 import { usesDirectPath } from './direct.js';
 import { drainAsCaller, isPointwise, type Job, Op, syncArray, TASK_STRIDE } from './kernels.js';
-import { nchwToNhwc, nhwcToNchw } from './layout.js';
+
 import { nhwcFits, reorderWeights } from './nhwc.js';
 import { forwardTasks, inputTasks, weightTasks } from './plan.js';
 import type { WorkerPool } from './pool.js';

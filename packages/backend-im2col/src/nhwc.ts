@@ -1,6 +1,6 @@
 import type { ConvDescription } from '@conv2d/core';
 import { sgemm } from '@conv2d/gemm';
-import type { Job, Task } from './kernels.js';
+import { isPointwise, type Job, type Task } from './kernels.js';
 
 /**
  * Forward in NHWC without transposing: there the natural im2col matrix has one row per
@@ -98,13 +98,7 @@ export function forwardNhwc(job: Job, ws: Float32Array, n: number, g: number, ta
     for (let p = p0; p < p1; p++) y.set(job.b.subarray(first, first + cols), yBase + p * C);
   }
   const beta = job.b ? 1 : 0;
-  const pointwise =
-    d.kernelHeight === 1 &&
-    d.kernelWidth === 1 &&
-    d.strideHeight === 1 &&
-    d.strideWidth === 1 &&
-    d.padTop + d.padBottom + d.padLeft + d.padRight === 0;
-  if (pointwise) {
+  if (isPointwise(d)) {
     // X itself is X_hat: rows are positions, the group's channels a column block.
     const xOff = (n * P + p0) * d.inChannels + g * d.inChannelsPerGroup;
     sgemm(

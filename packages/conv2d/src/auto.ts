@@ -1,26 +1,14 @@
 import {
   type Conv2dBackend,
-  type Conv2dOptions,
   createBackend,
-  type Gradients,
   type Selection,
   type SelectOptions,
   selectBackend,
-  type Tensor,
-  type Wanted,
 } from '@conv2d/core';
 import { registerStandardBackends } from './standard.js';
 
 /** conv2d on a backend chosen for you: selected on first use, then reused. */
-export interface AutoConv2d {
-  forward(x: Tensor, w: Tensor, b?: Tensor | null, options?: Conv2dOptions): Promise<Tensor>;
-  backward(
-    dy: Tensor,
-    x: Tensor,
-    w: Tensor,
-    options?: Conv2dOptions,
-    wanted?: Wanted,
-  ): Promise<Gradients>;
+export interface AutoConv2d extends Pick<Conv2dBackend, 'forward' | 'backward'> {
   /** The backend in use, selecting it now if nothing was used yet. */
   backend(): Promise<Conv2dBackend>;
   /** How the backend in use was chosen: its spec and the candidates passed over, with reasons. */

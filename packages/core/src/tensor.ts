@@ -35,27 +35,57 @@ export function tensor(shape: readonly number[], data?: Float32Array | ArrayLike
   return { shape: [...shape], data: buffer };
 }
 
+/**
+ * Copies `count` NHWC images of `channels` x `height` x `width` from src into dst as NCHW
+ * (dst may be any Float32Array of that size: a staging buffer, a shared one, a view).
+ */
+export function nhwcToNchw(
+  src: Float32Array,
+  dst: Float32Array,
+  count: number,
+  channels: number,
+  height: number,
+  width: number,
+): void {
+  const plane = height * width;
+  for (let n = 0; n < count; n++) {
+    const base = n * plane * channels;
+    for (let p = 0; p < plane; p++) {
+      const from = base + p * channels;
+      for (let c = 0; c < channels; c++) dst[base + c * plane + p] = src[from + c];
+    }
+  }
+}
+
+/** The inverse of `nhwcToNchw`: NCHW images from src into dst as NHWC. */
+export function nchwToNhwc(
+  src: Float32Array,
+  dst: Float32Array,
+  count: number,
+  channels: number,
+  height: number,
+  width: number,
+): void {
+  const plane = height * width;
+  for (let n = 0; n < count; n++) {
+    const base = n * plane * channels;
+    for (let c = 0; c < channels; c++) {
+      const from = base + c * plane;
+      for (let p = 0; p < plane; p++) dst[base + p * channels + c] = src[from + p];
+    }
+  }
+}
+
 /** Converts a 4-D activation tensor between NCHW and NHWC (a copy). */
 export function transposeLayout(t: Tensor, from: Layout, to: Layout): Tensor {
   if (from === to) return t;
-  const [a, b, c, d] = t.shape as [number, number, number, number];
   const out = new Float32Array(t.data.length);
   if (from === 'NCHW') {
-    // [N, C, H, W] -> [N, H, W, C]
-    const [n, ch, h, w] = [a, b, c, d];
-    for (let i = 0; i < n; i++)
-      for (let k = 0; k < ch; k++)
-        for (let y = 0; y < h; y++)
-          for (let x = 0; x < w; x++)
-            out[((i * h + y) * w + x) * ch + k] = t.data[((i * ch + k) * h + y) * w + x];
-    return { shape: [n, h, w, ch], data: out };
+    const [n, c, h, w] = t.shape as [number, number, number, number];
+    nchwToNhwc(t.data, out, n, c, h, w);
+    return { shape: [n, h, w, c], data: out };
   }
-  // [N, H, W, C] -> [N, C, H, W]
-  const [n, h, w, ch] = [a, b, c, d];
-  for (let i = 0; i < n; i++)
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++)
-        for (let k = 0; k < ch; k++)
-          out[((i * ch + k) * h + y) * w + x] = t.data[((i * h + y) * w + x) * ch + k];
-  return { shape: [n, ch, h, w], data: out };
+  const [n, h, w, c] = t.shape as [number, number, number, number];
+  nhwcToNchw(t.data, out, n, c, h, w);
+  return { shape: [n, c, h, w], data: out };
 }

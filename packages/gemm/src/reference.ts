@@ -1,45 +1,14 @@
+import type { Sgemm } from './types.js';
 import { checkSgemmArgs } from './validate.js';
 
 /**
  * Plain triple loop with float64 accumulation: the readable oracle the fast kernels are tested
  * against. Same argument order and semantics as `sgemm` (beta = 0 ignores C's contents).
  */
-export function sgemmReference(
-  transA: boolean,
-  transB: boolean,
-  m: number,
-  n: number,
-  k: number,
-  alpha: number,
-  a: Float32Array,
-  aOffset: number,
-  lda: number,
-  b: Float32Array,
-  bOffset: number,
-  ldb: number,
-  beta: number,
-  c: Float32Array,
-  cOffset: number,
-  ldc: number,
-): void {
-  checkSgemmArgs(
-    transA,
-    transB,
-    m,
-    n,
-    k,
-    alpha,
-    a,
-    aOffset,
-    lda,
-    b,
-    bOffset,
-    ldb,
-    beta,
-    c,
-    cOffset,
-    ldc,
-  );
+export const sgemmReference: Sgemm = (...args) => {
+  checkSgemmArgs(...args);
+  const [transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc] =
+    args;
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let sum = 0;
@@ -53,4 +22,4 @@ export function sgemmReference(
       c[ci] = beta === 0 ? product : product + beta * c[ci];
     }
   }
-}
+};

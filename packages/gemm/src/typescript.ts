@@ -1,3 +1,4 @@
+import type { Sgemm } from './types.js';
 import { checkSgemmArgs, scaleC } from './validate.js';
 
 // Register tile (MR x NR) and cache blocks. The packed B block (KC x NC) stays in L2/L3, one
@@ -220,42 +221,10 @@ function microKernel(
 }
 
 /** Pure-TypeScript sgemm (see `Sgemm` for the contract): packed panels, cache blocking, 2x8 tile. */
-export function sgemmTypescript(
-  transA: boolean,
-  transB: boolean,
-  m: number,
-  n: number,
-  k: number,
-  alpha: number,
-  a: Float32Array,
-  aOffset: number,
-  lda: number,
-  b: Float32Array,
-  bOffset: number,
-  ldb: number,
-  beta: number,
-  c: Float32Array,
-  cOffset: number,
-  ldc: number,
-): void {
-  checkSgemmArgs(
-    transA,
-    transB,
-    m,
-    n,
-    k,
-    alpha,
-    a,
-    aOffset,
-    lda,
-    b,
-    bOffset,
-    ldb,
-    beta,
-    c,
-    cOffset,
-    ldc,
-  );
+export const sgemmTypescript: Sgemm = (...args) => {
+  checkSgemmArgs(...args);
+  const [transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc] =
+    args;
   if (m === 0 || n === 0) return;
   if (k === 0 || alpha === 0) {
     scaleC(m, n, beta, c, cOffset, ldc);
@@ -283,4 +252,4 @@ export function sgemmTypescript(
       }
     }
   }
-}
+};
