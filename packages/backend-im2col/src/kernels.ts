@@ -372,12 +372,11 @@ function inputCol2im(job: Job, ws: Float32Array, n: number, g: number, c0: numbe
   for (let pt = 0; pt < P; pt += pc) {
     const pe = Math.min(P, pt + pc);
     // The rows these positions add onto, staged and copied back around the tile's k loop.
-    const staged = wasm ? stageBand(d, dx, groupBase, c0, c1, pt, pe, kc * pc) : null;
-    const band = staged?.band ?? null;
-    const at = band && staged;
+    const layout = wasm ? stageBand(d, dx, groupBase, c0, c1, pt, pe, kc * pc) : null;
+    const band = layout?.band;
     for (let kt = k0; kt < k1; kt += kc) {
       const ke = Math.min(k1, kt + kc);
-      if (at) {
+      if (layout && band) {
         const ld = pe - pt;
         sgemmWasmResident(
           true,
@@ -394,10 +393,10 @@ function inputCol2im(job: Job, ws: Float32Array, n: number, g: number, c0: numbe
           P,
           0,
           null,
-          at.tileAt,
+          layout.tileAt,
           ld,
         );
-        wasmCol2im(band.geometry, 0, c1 - c0, kt - k0, ke - k0, pt, pe, at.tileAt, ld);
+        wasmCol2im(band.geometry, 0, c1 - c0, kt - k0, ke - k0, pt, pe, layout.tileAt, ld);
         continue;
       }
       sgemm(
@@ -420,7 +419,7 @@ function inputCol2im(job: Job, ws: Float32Array, n: number, g: number, c0: numbe
       );
       col2imTile(d, dx, dxBase, g, kt, ke, pt, pe, ws, 0, pe - pt);
     }
-    if (at) unstageBand(d, at, dx, groupBase);
+    if (layout) unstageBand(d, layout, dx, groupBase); // nothing to copy back without a band
   }
 }
 
