@@ -8,7 +8,15 @@ import {
   type Wanted,
 } from '@conv2d/core';
 import { usesDirectPath } from './direct.js';
-import { drainAsCaller, isPointwise, type Job, Op, syncArray, TASK_STRIDE } from './kernels.js';
+import {
+  copyWorkerResults,
+  drainAsCaller,
+  isPointwise,
+  type Job,
+  Op,
+  syncArray,
+  TASK_STRIDE,
+} from './kernels.js';
 
 import { nhwcFits, reorderWeights } from './nhwc.js';
 import { forwardTasks, inputTasks, weightTasks } from './plan.js';
@@ -160,6 +168,15 @@ class Stage {
     return this.inPlace ? data.subarray(n0 * this.image, n1 * this.image) : this.take(n1 - n0);
   }
 
+  /**
+   * Images [n0, n1) of `data` when they are staged only to be shared with workers (NCHW both):
+   * the calling thread can write its part there directly (`runIntoResult`). Else null.
+   */
+  sharedOnly(data: Float32Array, n0: number, n1: number): Float32Array | null {
+    if (this.inPlace || this.layout !== 'NCHW') return null;
+    return data.subarray(n0 * this.image, n1 * this.image);
+  }
+
   write(data: Float32Array, n0: number, n1: number, computed: Float32Array): void {
     if (this.inPlace) return;
     const view = data.subarray(n0 * this.image, n1 * this.image);
@@ -235,16 +252,21 @@ export function createEngine(settings: EngineSettings): Engine {
     acc: null,
     cache: null,
     fillCache: false,
+    owners: null,
   });
 
-  async function run(j: Job, threads: number): Promise<void> {
+  /**
+   * Runs job `j` on `threads` threads. `callerJob` is what the calling thread runs: `j` itself,
+   * or `j` writing into the caller's own arrays (see `runIntoResult`).
+   */
+  async function run(j: Job, threads: number, callerJob: Job = j): Promise<void> {
     if (workspace.length < j.tileFloats) workspace = new Float32Array(j.tileFloats);
     const ws = workspace;
     // A single task (e.g. a 1x1/2 layer with fewer output positions than one GEMM task
     // wants) leaves the other threads nothing to do: run it here rather than wake them.
     // `threads` still counts the slots, so the caller runs every fixed share.
     if (threads <= 1 || !settings.startPool || j.tasks.length <= TASK_STRIDE) {
-      drainAsCaller(j, threads, ws);
+      drainAsCaller(callerJob, threads, ws);
       return;
     }
     if (!pool) {
@@ -252,10 +274,33 @@ export function createEngine(settings: EngineSettings): Engine {
       pool = await poolStarting;
     }
     stats.threadedJobs++;
-    await pool.run(j, (local) => drainAsCaller(local, threads, ws));
+    await pool.run(j, () => drainAsCaller(callerJob, threads, ws));
   }
 
-  /** Forward of NCHW chunk `d` into y (fully overwritten). */
+  /**
+   * Runs a threaded job whose output (`field`, NCHW) is the chunk `direct` of the array the
+   * caller returns. The workers write their tasks into the shared `staged` chunk; the calling
+   * thread writes its tasks straight into `direct`, so only the workers' part is copied
+   * afterwards. Copying the whole shared chunk out serially (and faulting in the fresh result's
+   * pages there) was 10% of the layer G's 2-thread time.
+   */
+  async function runIntoResult(
+    j: Job,
+    threads: number,
+    field: 'y' | 'dx',
+    staged: Float32Array,
+    direct: Float32Array,
+  ): Promise<void> {
+    j[field] = staged;
+    j.owners = new Int32Array(new SharedArrayBuffer((j.tasks.length / TASK_STRIDE) * 4));
+    await run(j, threads, { ...j, [field]: direct });
+    copyWorkerResults(j, staged, direct);
+  }
+
+  /**
+   * Forward of NCHW chunk `d` into y (fully overwritten), or, given `result` (the chunk of the
+   * returned array that y stages for the workers), into `result` (see `runIntoResult`).
+   */
   async function forwardChunk(
     d: ConvDescription,
     x: Float32Array,
@@ -265,16 +310,20 @@ export function createEngine(settings: EngineSettings): Engine {
     threads: number,
     cache: Float32Array | null,
     tileBytes: number,
+    result: Float32Array | null = null,
   ): Promise<void> {
-    const direct = usesDirectPath(d);
-    const op = direct ? Op.forwardDirect : Op.forwardGemm;
+    const op = usesDirectPath(d) ? Op.forwardDirect : Op.forwardGemm;
     const j = job(op, d, forwardTasks(d, threads), threads, tileBytes);
     j.x = x;
     j.w = w;
     j.b = b;
-    j.y = y;
     j.cache = cache;
     j.fillCache = cache !== null;
+    if (result) {
+      await runIntoResult(j, threads, 'y', y, result);
+      return;
+    }
+    j.y = y;
     await run(j, threads);
   }
 
@@ -364,11 +413,13 @@ export function createEngine(settings: EngineSettings): Engine {
         j.b = bs;
         j.y = out;
         await run(j, threads);
+        ys.write(y, n0, n1, out);
       } else {
         const view = cache ? cache.subarray(n0 * cacheImage, n1 * cacheImage) : null;
-        await forwardChunk(cd, xc, wk, bs, out, threads, view, tileBytes);
+        const result = ys.sharedOnly(y, n0, n1);
+        await forwardChunk(cd, xc, wk, bs, out, threads, view, tileBytes, result);
+        if (!result) ys.write(y, n0, n1, out);
       }
-      ys.write(y, n0, n1, out);
     }
     if (cache) kept = { x, key: convKey(desc), cache };
     return y;
@@ -434,10 +485,16 @@ export function createEngine(settings: EngineSettings): Engine {
         const j = job(op, cd, inputTasks(cd, threads), threads, tileBytes);
         j.y = dyc;
         j.w = ws;
-        j.dx = dxs.target(dx, n0, n1);
-        j.dx.fill(0); // scatter-add target; a reused staging buffer holds the last chunk
-        await run(j, threads);
-        dxs.write(dx, n0, n1, j.dx);
+        const target = dxs.target(dx, n0, n1);
+        target.fill(0); // scatter-add target; a reused staging buffer holds the last chunk
+        const result = dxs.sharedOnly(dx, n0, n1); // fresh, so zero too
+        if (result) {
+          await runIntoResult(j, threads, 'dx', target, result);
+        } else {
+          j.dx = target;
+          await run(j, threads);
+          dxs.write(dx, n0, n1, target);
+        }
       } else if (dx && flipped) {
         const t = transposedDescription(d, n1 - n0);
         if (!up || up.length < t.xSize) up = get('up', t.xSize);
@@ -446,8 +503,9 @@ export function createEngine(settings: EngineSettings): Engine {
         upsamplePad(d, t, dyc, 0, n1 - n0, input);
         const out = dxs.target(dx, n0, n1);
         const tt = threadsFor(t) > 1 ? threads : 1;
-        await forwardChunk(t, input, flipped, null, out, tt, null, tileBytes);
-        dxs.write(dx, n0, n1, out);
+        const result = dxs.sharedOnly(dx, n0, n1);
+        await forwardChunk(t, input, flipped, null, out, tt, null, tileBytes, result);
+        if (!result) dxs.write(dx, n0, n1, out);
       }
     }
     if (acc) grads.dw = reduceSlots(acc, d.wSize, threads);

@@ -75,6 +75,12 @@ export interface Job {
   cache: Float32Array | null;
   /** Whether forward fills the cache (true) or backward reads it (false). */
   fillCache: boolean;
+  /**
+   * Shared, one entry per task: the slot of the thread that ran it (0, the calling thread,
+   * until a worker takes it), when the caller writes its tasks elsewhere (see
+   * `copyWorkerResults`); else null.
+   */
+  owners: Int32Array | null;
 }
 
 /** 1x1, stride 1, no padding: the image (one group's channels) already is the im2col matrix. */
@@ -512,6 +518,7 @@ export function drainTasks(job: Job, slot: number, ws: Float32Array): void {
   for (;;) {
     const i = Atomics.add(sync, NEXT, 1);
     if (i >= count) return;
+    if (job.owners) Atomics.store(job.owners, i, slot);
     runTask(job, i, slot, ws);
     Atomics.add(sync, FINISHED, 1);
   }
@@ -540,4 +547,53 @@ export function workerBusy(job: Job, slot: number): boolean {
 export function abandon(job: Job, threads: number): void {
   Atomics.store(job.sync, NEXT, 0x3fffffff);
   for (let s = 0; s < threads; s++) Atomics.compareExchange(job.sync, CLAIM + s, 0, 2);
+}
+
+/**
+ * After a pulled job whose calling thread wrote its tasks straight into the result (a plain
+ * array the workers cannot see): copies the tasks the workers ran from their shared output
+ * `from` into `to`, both the job's chunk. Each op's task owns one block of its output:
+ * forward tasks output channels (GEMM: of some positions), dX tasks input channels.
+ */
+export function copyWorkerResults(job: Job, from: Float32Array, to: Float32Array): void {
+  const owners = job.owners;
+  if (!owners) return;
+  const d = job.desc;
+  const t = job.tasks;
+  const P = d.outHeight * d.outWidth;
+  const HW = d.inHeight * d.inWidth;
+  const copy = (start: number, end: number) => to.set(from.subarray(start, end), start);
+  for (let i = 0; i < owners.length; i++) {
+    if (Atomics.load(owners, i) === 0) continue;
+    const o = i * TASK_STRIDE;
+    const [n, a, b, c] = [t[o], t[o + 1], t[o + 2], t[o + 3]];
+    switch (job.op) {
+      case Op.forwardGemm: {
+        // task (n, g, p0, p1, co0, co1)
+        const first = n * d.outChannels + a * d.outChannelsPerGroup;
+        for (let co = t[o + 4]; co < t[o + 5]; co++)
+          copy((first + co) * P + b, (first + co) * P + c);
+        break;
+      }
+      case Op.forwardDirect: {
+        // task (n, g0, g1): whole planes of those groups' output channels
+        const first = n * d.outChannels + a * d.outChannelsPerGroup;
+        copy(first * P, (first + (b - a) * d.outChannelsPerGroup) * P);
+        break;
+      }
+      case Op.inputCol2im: {
+        // task (n, g, c0, c1)
+        const first = n * d.inChannels + a * d.inChannelsPerGroup;
+        copy((first + b) * HW, (first + c) * HW);
+        break;
+      }
+      case Op.inputDirect: {
+        const first = n * d.inChannels + a * d.inChannelsPerGroup;
+        copy(first * HW, (first + (b - a) * d.inChannelsPerGroup) * HW);
+        break;
+      }
+      default:
+        throw new Error(`backend-im2col: job op ${job.op} does not write per-task blocks`);
+    }
+  }
 }

@@ -1,0 +1,89 @@
+import { type ConvDescription, describeConv } from '@conv2d/core';
+import { describe, expect, it } from 'vitest';
+import { copyWorkerResults, type Job, Op, syncArray, TASK_STRIDE } from '../src/kernels.js';
+import { forwardTasks, inputTasks } from '../src/plan.js';
+
+/** A job of `op` over `tasks`, with each task's owner given by `owner(i)`. */
+function jobOf(
+  op: number,
+  d: ConvDescription,
+  tasks: Int32Array,
+  owner: (i: number) => number,
+): Job {
+  const count = tasks.length / TASK_STRIDE;
+  const owners = new Int32Array(new SharedArrayBuffer(count * 4));
+  for (let i = 0; i < count; i++) owners[i] = owner(i);
+  return {
+    op,
+    desc: d,
+    tasks,
+    sync: syncArray(2),
+    stride: 0,
+    tileFloats: 1024,
+    x: null,
+    w: null,
+    b: null,
+    y: null,
+    dx: null,
+    acc: null,
+    cache: null,
+    fillCache: false,
+    owners,
+  };
+}
+
+const counting = (size: number) => Float32Array.from({ length: size }, (_, i) => i + 1);
+
+describe('copyWorkerResults', () => {
+  const gemm = describeConv([2, 8, 9, 9], [32, 8, 3, 3], [32], { padding: 1 });
+  const split = describeConv([1, 256, 14, 14], [512, 256, 1, 1], [512], { stride: 2 });
+  const depthwise = describeConv([2, 6, 8, 8], [6, 1, 3, 3], [6], { padding: 1, groups: 6 });
+  const cases: [string, number, ConvDescription, Int32Array, number][] = [
+    ['forward GEMM (position ranges)', Op.forwardGemm, gemm, forwardTasks(gemm, 2), gemm.ySize],
+    ['forward GEMM (channel ranges)', Op.forwardGemm, split, forwardTasks(split, 2), split.ySize],
+    ['forward direct', Op.forwardDirect, depthwise, forwardTasks(depthwise, 2), depthwise.ySize],
+    ['dX col2im', Op.inputCol2im, gemm, inputTasks(gemm, 2), gemm.xSize],
+    ['dX direct', Op.inputDirect, depthwise, inputTasks(depthwise, 2), depthwise.xSize],
+  ];
+
+  it.each(cases)('%s: the tasks partition the output', (_name, op, d, tasks, size) => {
+    expect(tasks.length / TASK_STRIDE).toBeGreaterThan(2);
+    const from = counting(size);
+    const all = new Float32Array(size);
+    copyWorkerResults(
+      jobOf(op, d, tasks, () => 1),
+      from,
+      all,
+    );
+    expect(all).toEqual(from);
+    // workers took every other task: those blocks, and only those, are copied
+    const even = new Float32Array(size);
+    const odd = new Float32Array(size);
+    copyWorkerResults(
+      jobOf(op, d, tasks, (i) => i % 2),
+      from,
+      odd,
+    );
+    copyWorkerResults(
+      jobOf(op, d, tasks, (i) => 1 - (i % 2)),
+      from,
+      even,
+    );
+    expect(odd.some((v) => v !== 0)).toBe(true);
+    expect(even.some((v) => v !== 0)).toBe(true);
+    const both = odd.filter((v, i) => v !== 0 && even[i] !== 0).length;
+    expect(both).toBe(0);
+    expect(odd.map((v, i) => v + even[i])).toEqual(from);
+  });
+
+  it('copies nothing for tasks the calling thread ran', () => {
+    const from = counting(gemm.ySize);
+    const to = new Float32Array(gemm.ySize);
+    copyWorkerResults(
+      jobOf(Op.forwardGemm, gemm, forwardTasks(gemm, 2), () => 0),
+      from,
+      to,
+    );
+    expect(to.every((v) => v === 0)).toBe(true);
+  });
+});
