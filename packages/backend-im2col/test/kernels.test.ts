@@ -1,6 +1,14 @@
 import { type ConvDescription, describeConv } from '@conv2d/core';
 import { describe, expect, it } from 'vitest';
-import { copyWorkerResults, type Job, Op, syncArray, TASK_STRIDE } from '../src/kernels.js';
+import {
+  copyWorkerResults,
+  evenSplit,
+  type Job,
+  Op,
+  syncArray,
+  TASK_STRIDE,
+  tileShape,
+} from '../src/kernels.js';
 import { forwardTasks, inputTasks } from '../src/plan.js';
 
 /** A job of `op` over `tasks`, with each task's owner given by `owner(i)`. */
@@ -85,5 +93,33 @@ describe('copyWorkerResults', () => {
       to,
     );
     expect(to.every((v) => v === 0)).toBe(true);
+  });
+});
+
+describe('tile columns', () => {
+  it('splits into the fewest near-equal parts within the bound, in whole panels where it can', () => {
+    expect(evenSplit(2090, 1783)).toBe(1048); // 2 parts (not 1,783 + 307), 131 panels each
+    expect(evenSplit(784, 227)).toBe(200); // 4 parts of at most 200
+    expect(evenSplit(100, 500)).toBe(100);
+    expect(evenSplit(9, 4)).toBe(3); // no panel fits: 3 + 3 + 3
+    for (const [length, most] of [
+      [12544, 1783],
+      [3136, 455],
+      [50176, 455],
+      [49, 16],
+      [1, 1],
+      [1000, 7],
+    ]) {
+      const part = evenSplit(length, most);
+      expect(part).toBeLessThanOrEqual(most);
+      expect(Math.ceil(length / part)).toBe(Math.ceil(length / most));
+    }
+  });
+
+  it('gives tiles of whole rows within the workspace', () => {
+    expect(tileShape(147, 2090, 1 << 18)).toEqual([147, 1048]);
+    const [kc, pc] = tileShape(1152, 784, 1 << 18);
+    expect([kc, pc]).toEqual([1152, 200]);
+    expect(kc * pc).toBeLessThanOrEqual(1 << 18);
   });
 });
