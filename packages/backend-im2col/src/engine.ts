@@ -13,8 +13,8 @@ import {
   drainAsCaller,
   isPointwise,
   type Job,
+  newJob,
   Op,
-  syncArray,
   TASK_STRIDE,
 } from './kernels.js';
 
@@ -230,30 +230,14 @@ export function createEngine(settings: EngineSettings): Engine {
   const imagesPerChunk = (d: ConvDescription, floats: number, bytes: number) =>
     Math.max(1, Math.min(d.batch, Math.floor(bytes / 4 / floats)));
 
+  // Each thread gets its share of the workspace bound.
   const job = (
     op: number,
     d: ConvDescription,
     tasks: Int32Array,
     threads: number,
     tileBytes: number,
-  ): Job => ({
-    op,
-    desc: d,
-    tasks,
-    sync: syncArray(threads),
-    stride: 0,
-    // Each thread gets its share of the workspace bound.
-    tileFloats: Math.max(16, Math.floor(tileBytes / 4 / threads)),
-    x: null,
-    w: null,
-    b: null,
-    y: null,
-    dx: null,
-    acc: null,
-    cache: null,
-    fillCache: false,
-    owners: null,
-  });
+  ) => newJob(op, d, tasks, threads, Math.max(16, Math.floor(tileBytes / 4 / threads)));
 
   /**
    * Runs job `j` on `threads` threads. `callerJob` is what the calling thread runs: `j` itself,

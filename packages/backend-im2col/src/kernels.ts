@@ -83,6 +83,33 @@ export interface Job {
   owners: Int32Array | null;
 }
 
+/** A job of `threads` threads with no operands yet: the caller sets those its op uses. */
+export function newJob(
+  op: number,
+  desc: ConvDescription,
+  tasks: Int32Array,
+  threads: number,
+  tileFloats: number,
+): Job {
+  return {
+    op,
+    desc,
+    tasks,
+    sync: syncArray(threads),
+    stride: 0,
+    tileFloats,
+    x: null,
+    w: null,
+    b: null,
+    y: null,
+    dx: null,
+    acc: null,
+    cache: null,
+    fillCache: false,
+    owners: null,
+  };
+}
+
 /** 1x1, stride 1, no padding: the image (one group's channels) already is the im2col matrix. */
 export function isPointwise(d: ConvDescription): boolean {
   return (

@@ -4,8 +4,8 @@ import {
   copyWorkerResults,
   evenSplit,
   type Job,
+  newJob,
   Op,
-  syncArray,
   TASK_STRIDE,
   tileShape,
 } from '../src/kernels.js';
@@ -18,26 +18,11 @@ function jobOf(
   tasks: Int32Array,
   owner: (i: number) => number,
 ): Job {
+  const job = newJob(op, d, tasks, 2, 1024);
   const count = tasks.length / TASK_STRIDE;
-  const owners = new Int32Array(new SharedArrayBuffer(count * 4));
-  for (let i = 0; i < count; i++) owners[i] = owner(i);
-  return {
-    op,
-    desc: d,
-    tasks,
-    sync: syncArray(2),
-    stride: 0,
-    tileFloats: 1024,
-    x: null,
-    w: null,
-    b: null,
-    y: null,
-    dx: null,
-    acc: null,
-    cache: null,
-    fillCache: false,
-    owners,
-  };
+  job.owners = new Int32Array(new SharedArrayBuffer(count * 4));
+  for (let i = 0; i < count; i++) job.owners[i] = owner(i);
+  return job;
 }
 
 const counting = (size: number) => Float32Array.from({ length: size }, (_, i) => i + 1);
