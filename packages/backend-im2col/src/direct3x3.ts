@@ -7,7 +7,9 @@ import { validRange } from './im2col.js';
  * multiply-adds with the input rows as running offsets, so each output is loaded and stored
  * once (not once per tap) and the inner loop has no bounds checks; the few border rows and
  * columns take a checked loop. Any stride and dilation for forward and dW; dX (a gather over
- * dY) needs stride 1.
+ * dY) needs stride 1. At stride 1 these run only where the Wasm SIMD planes (depthwise-simd.ts)
+ * do not, so they keep one general loop rather than stride-1 unrolled variants (two rows at
+ * once, sliding windows) that the fallback alone would use.
  */
 
 /** [lo, hi): outputs whose three taps at offset + t*step (t = 0, 1, 2) all lie in [0, size). */
@@ -67,74 +69,6 @@ export function forwardPlane3x3(
     const r0 = xPlane + (i * sh - d.padTop) * W - d.padLeft;
     const r1 = r0 + dh * W;
     const r2 = r1 + dh * W;
-    if (sw === 1 && dw === 1 && sh === 1 && dh === 1 && i + 1 < iB) {
-      // Two output rows at once: they share two of their four input rows, so 4 new loads
-      // give 2 outputs (2 per output instead of 3).
-      const dst1 = dst + Wo;
-      forwardEdge(d, x, w, y, xPlane, wAt, dst1, i + 1, 0, jA);
-      forwardEdge(d, x, w, y, xPlane, wAt, dst1, i + 1, jB, Wo);
-      const r3 = r2 + W;
-      let a0 = x[r0 + jA];
-      let a1 = x[r0 + jA + 1];
-      let b0 = x[r1 + jA];
-      let b1 = x[r1 + jA + 1];
-      let c0 = x[r2 + jA];
-      let c1 = x[r2 + jA + 1];
-      let e0 = x[r3 + jA];
-      let e1 = x[r3 + jA + 1];
-      for (let j = jA; j < jB; j++) {
-        const a2 = x[r0 + j + 2];
-        const b2 = x[r1 + j + 2];
-        const c2 = x[r2 + j + 2];
-        const e2 = x[r3 + j + 2];
-        const mid = w3 * b0 + w4 * b1 + w5 * b2;
-        y[dst + j] += w0 * a0 + w1 * a1 + w2 * a2 + mid + (w6 * c0 + w7 * c1 + w8 * c2);
-        y[dst1 + j] +=
-          w0 * b0 +
-          w1 * b1 +
-          w2 * b2 +
-          (w3 * c0 + w4 * c1 + w5 * c2) +
-          (w6 * e0 + w7 * e1 + w8 * e2);
-        a0 = a1;
-        a1 = a2;
-        b0 = b1;
-        b1 = b2;
-        c0 = c1;
-        c1 = c2;
-        e0 = e1;
-        e1 = e2;
-      }
-      i++;
-      continue;
-    }
-    if (sw === 1 && dw === 1) {
-      // Contiguous taps: slide a 3x3 window along the row, loading 3 new inputs per output
-      // instead of 9 (V8 converts each float32 load to double, which is what costs).
-      let a0 = x[r0 + jA];
-      let a1 = x[r0 + jA + 1];
-      let b0 = x[r1 + jA];
-      let b1 = x[r1 + jA + 1];
-      let c0 = x[r2 + jA];
-      let c1 = x[r2 + jA + 1];
-      for (let j = jA; j < jB; j++) {
-        const a2 = x[r0 + j + 2];
-        const b2 = x[r1 + j + 2];
-        const c2 = x[r2 + j + 2];
-        y[dst + j] +=
-          w0 * a0 +
-          w1 * a1 +
-          w2 * a2 +
-          (w3 * b0 + w4 * b1 + w5 * b2) +
-          (w6 * c0 + w7 * c1 + w8 * c2);
-        a0 = a1;
-        a1 = a2;
-        b0 = b1;
-        b1 = b2;
-        c0 = c1;
-        c1 = c2;
-      }
-      continue;
-    }
     for (let j = jA, c = jA * sw; j < jB; j++, c += sw) {
       y[dst + j] +=
         w0 * x[r0 + c] +
@@ -216,77 +150,6 @@ export function inputGradPlane3x3(
     const t0 = yPlane + (r + d.padTop) * Wo + d.padLeft;
     const t1 = t0 - dh * Wo;
     const t2 = t1 - dh * Wo;
-    if (dw === 1 && dh === 1 && r + 1 < rB) {
-      // Two input rows at once: row r + 1 reads dY rows t0 + Wo, t0 and t1, two of them
-      // shared with row r, so 4 new loads give 2 outputs.
-      const dst1 = dst + W;
-      inputGradEdge(d, dy, w, dx, yPlane, wAt, dst1, r + 1, 0, cA);
-      inputGradEdge(d, dy, w, dx, yPlane, wAt, dst1, r + 1, cB, W);
-      const t3 = t0 + Wo;
-      let a2 = dy[t0 + cA - 2];
-      let a1 = dy[t0 + cA - 1];
-      let b2 = dy[t1 + cA - 2];
-      let b1 = dy[t1 + cA - 1];
-      let c2 = dy[t2 + cA - 2];
-      let c1 = dy[t2 + cA - 1];
-      let e2 = dy[t3 + cA - 2];
-      let e1 = dy[t3 + cA - 1];
-      for (let c = cA; c < cB; c++) {
-        const a0 = dy[t0 + c];
-        const b0 = dy[t1 + c];
-        const c0 = dy[t2 + c];
-        const e0 = dy[t3 + c];
-        dx[dst + c] +=
-          w0 * a0 +
-          w1 * a1 +
-          w2 * a2 +
-          (w3 * b0 + w4 * b1 + w5 * b2) +
-          (w6 * c0 + w7 * c1 + w8 * c2);
-        dx[dst1 + c] +=
-          w0 * e0 +
-          w1 * e1 +
-          w2 * e2 +
-          (w3 * a0 + w4 * a1 + w5 * a2) +
-          (w6 * b0 + w7 * b1 + w8 * b2);
-        a2 = a1;
-        a1 = a0;
-        b2 = b1;
-        b1 = b0;
-        c2 = c1;
-        c1 = c0;
-        e2 = e1;
-        e1 = e0;
-      }
-      r++;
-      continue;
-    }
-    if (dw === 1) {
-      // Contiguous taps: a sliding window, 3 new dY loads per input instead of 9.
-      let a2 = dy[t0 + cA - 2];
-      let a1 = dy[t0 + cA - 1];
-      let b2 = dy[t1 + cA - 2];
-      let b1 = dy[t1 + cA - 1];
-      let c2 = dy[t2 + cA - 2];
-      let c1 = dy[t2 + cA - 1];
-      for (let c = cA; c < cB; c++) {
-        const a0 = dy[t0 + c];
-        const b0 = dy[t1 + c];
-        const c0 = dy[t2 + c];
-        dx[dst + c] +=
-          w0 * a0 +
-          w1 * a1 +
-          w2 * a2 +
-          (w3 * b0 + w4 * b1 + w5 * b2) +
-          (w6 * c0 + w7 * c1 + w8 * c2);
-        a2 = a1;
-        a1 = a0;
-        b2 = b1;
-        b1 = b0;
-        c2 = c1;
-        c1 = c0;
-      }
-      continue;
-    }
     for (let c = cA; c < cB; c++) {
       dx[dst + c] +=
         w0 * dy[t0 + c] +
@@ -360,37 +223,6 @@ export function weightGradPlane3x3(
     const r0 = xPlane + (i * sh - d.padTop) * W - d.padLeft;
     const r1 = r0 + dh * W;
     const r2 = r1 + dh * W;
-    if (sw === 1 && dw === 1) {
-      // Contiguous taps: a sliding window, 3 new x loads per output instead of 9.
-      let a0 = x[r0 + jA];
-      let a1 = x[r0 + jA + 1];
-      let b0 = x[r1 + jA];
-      let b1 = x[r1 + jA + 1];
-      let c0 = x[r2 + jA];
-      let c1 = x[r2 + jA + 1];
-      for (let j = jA; j < jB; j++) {
-        const g = dy[g0 + j];
-        const a2 = x[r0 + j + 2];
-        const b2 = x[r1 + j + 2];
-        const c2 = x[r2 + j + 2];
-        s0 += g * a0;
-        s1 += g * a1;
-        s2 += g * a2;
-        s3 += g * b0;
-        s4 += g * b1;
-        s5 += g * b2;
-        s6 += g * c0;
-        s7 += g * c1;
-        s8 += g * c2;
-        a0 = a1;
-        a1 = a2;
-        b0 = b1;
-        b1 = b2;
-        c0 = c1;
-        c1 = c2;
-      }
-      continue;
-    }
     for (let j = jA, c = jA * sw; j < jB; j++, c += sw) {
       const g = dy[g0 + j];
       s0 += g * x[r0 + c];
