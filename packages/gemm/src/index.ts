@@ -4,7 +4,7 @@ import { sgemmWasm, type WasmKernelName, wasmKernel, wasmSimdAvailable } from '.
 
 export { type DepthwisePlanes, depthwisePlanes, type PlaneCorrelation } from './depthwise.js';
 export { sgemmReference } from './reference.js';
-export type { GemmImplementation, Sgemm } from './types.js';
+export type { GemmImplementation, ResidentSgemmArgs, Sgemm, SgemmArgs } from './types.js';
 export { sgemmTypescript } from './typescript.js';
 export {
   type Im2colGeometry,

@@ -25,5 +25,14 @@ export type Sgemm = (
 /** The arguments of an sgemm call, in order. */
 export type SgemmArgs = Parameters<Sgemm>;
 
+/** Tuple T with the elements at indices K (as strings: '9') widened to allow null. */
+type NullableAt<T extends unknown[], K> = { [I in keyof T]: I extends K ? T[I] | null : T[I] };
+
+/**
+ * The arguments of `sgemmWasmResident`: sgemm's, except that B (index 9) and C (index 13) may
+ * be null, meaning the operand lies in the Wasm kernel's resident region at its offset.
+ */
+export type ResidentSgemmArgs = NullableAt<SgemmArgs, '9' | '13'>;
+
 /** `'wasm-simd'`: the Wasm kernel, either build (`gemmKernel()` says which); `'typescript'`. */
 export type GemmImplementation = 'wasm-simd' | 'typescript';

@@ -1,6 +1,6 @@
 import { gemmRelaxedWasmBase64 } from './generated/gemm-relaxed-wasm.js';
 import { gemmWasmBase64 } from './generated/gemm-wasm.js';
-import type { Sgemm } from './types.js';
+import type { ResidentSgemmArgs, Sgemm, SgemmArgs } from './types.js';
 import { checkSgemmArgs, scaleC } from './validate.js';
 
 // Cache blocks for the Wasm kernel (its tile is 4 x 8): a B micro-panel of KC x 8 floats (8 KiB)
@@ -294,68 +294,20 @@ export function wasmResident(floats: number): Float32Array {
  * (in floats) within the region as bOffset / cOffset; otherwise as `sgemmWasm`. A resident C is
  * written in place (nothing is copied out). Throws when `wasmSimdAvailable()` is false.
  */
-export function sgemmWasmResident(
-  transA: boolean,
-  transB: boolean,
-  m: number,
-  n: number,
-  k: number,
-  alpha: number,
-  a: Float32Array,
-  aOffset: number,
-  lda: number,
-  b: Float32Array | null,
-  bOffset: number,
-  ldb: number,
-  beta: number,
-  c: Float32Array | null,
-  cOffset: number,
-  ldc: number,
-): void {
+export function sgemmWasmResident(...args: ResidentSgemmArgs): void {
   const kern = requireKernel();
+  const [, transB, m, n, k, , , , , b, bOffset, ldb, , c, cOffset, ldc] = args;
   // A resident operand is validated as a Float32Array over the region.
   const region = new Float32Array(kern.memory.buffer, heapStart(kern) * 4, kern.residentFloats);
-  checkSgemmArgs(
-    transA,
-    transB,
-    m,
-    n,
-    k,
-    alpha,
-    a,
-    aOffset,
-    lda,
-    b ?? region,
-    bOffset,
-    ldb,
-    beta,
-    c ?? region,
-    cOffset,
-    ldc,
-  );
+  const checked = [...args] as SgemmArgs;
+  checked[9] = b ?? region;
+  checked[13] = c ?? region;
+  checkSgemmArgs(...checked);
   const bEnd = bOffset + (transB ? n : k) * ldb;
   if (c === null && b === null && bOffset < cOffset + m * ldc && cOffset < bEnd) {
     throw new RangeError('sgemm: a resident C must not overlap a resident B');
   }
-  blocked(
-    kern,
-    transA,
-    transB,
-    m,
-    n,
-    k,
-    alpha,
-    a,
-    aOffset,
-    lda,
-    b,
-    bOffset,
-    ldb,
-    beta,
-    c,
-    cOffset,
-    ldc,
-  );
+  blocked(kern, ...args);
 }
 
 /** Sizes of one convolution for `wasmIm2col` (an image group in NCHW, the kernel's window). */
@@ -480,22 +432,24 @@ export const sgemmWasm: Sgemm = (...args) => {
  */
 function blocked(
   kern: Kernel,
-  transA: boolean,
-  transB: boolean,
-  m: number,
-  n: number,
-  k: number,
-  alpha: number,
-  a: Float32Array,
-  aOffset: number,
-  lda: number,
-  b: Float32Array | null,
-  bOffset: number,
-  ldb: number,
-  beta: number,
-  c: Float32Array | null,
-  cOffset: number,
-  ldc: number,
+  ...[
+    transA,
+    transB,
+    m,
+    n,
+    k,
+    alpha,
+    a,
+    aOffset,
+    lda,
+    b,
+    bOffset,
+    ldb,
+    beta,
+    c,
+    cOffset,
+    ldc,
+  ]: ResidentSgemmArgs
 ): void {
   if (m === 0 || n === 0) return;
   if (k === 0 || alpha === 0) {

@@ -5,6 +5,7 @@ import {
   type GemmImplementation,
   gemmImplementation,
   gemmKernel,
+  type ResidentSgemmArgs,
   type Sgemm,
   setGemmImplementation,
   setWasmRelaxedSimd,
@@ -23,55 +24,29 @@ import {
 import { setStageFloats } from '../src/wasm.js';
 import { type Case, checkCase, rng } from './helpers.js';
 
-/** sgemm with B in the resident region (copied there whole, at its own offset). */
-const sgemmResidentB: Sgemm = (
-  tA,
-  tB,
-  m,
-  n,
-  k,
-  alpha,
-  a,
-  aO,
-  lda,
-  b,
-  bO,
-  ldb,
-  beta,
-  c,
-  cO,
-  ldc,
-) => {
-  wasmResident(b.length).set(b);
-  sgemmWasmResident(tA, tB, m, n, k, alpha, a, aO, lda, null, bO, ldb, beta, c, cO, ldc);
-};
-
-/** sgemm with B and C in the resident region (C after B), C copied back out afterwards. */
-const sgemmResidentBC: Sgemm = (
-  tA,
-  tB,
-  m,
-  n,
-  k,
-  alpha,
-  a,
-  aO,
-  lda,
-  b,
-  bO,
-  ldb,
-  beta,
-  c,
-  cO,
-  ldc,
-) => {
-  const cAt = b.length + 3;
-  const region = wasmResident(cAt + c.length);
-  region.set(b);
-  region.set(c, cAt);
-  sgemmWasmResident(tA, tB, m, n, k, alpha, a, aO, lda, null, bO, ldb, beta, null, cAt + cO, ldc);
-  c.set(wasmResident(cAt + c.length).subarray(cAt));
-};
+/**
+ * sgemm with B copied whole into the resident region (at its own offset there) and, when
+ * `withC`, C after it, copied back out afterwards.
+ */
+const residentSgemm =
+  (withC: boolean): Sgemm =>
+  (...args) => {
+    const [, , , , , , , , , b, , , , c, cO] = args;
+    const cAt = b.length + 3;
+    const region = wasmResident(withC ? cAt + c.length : b.length);
+    region.set(b);
+    const call: ResidentSgemmArgs = [...args];
+    call[9] = null;
+    if (withC) {
+      region.set(c, cAt);
+      call[13] = null;
+      call[14] = cAt + cO;
+    }
+    sgemmWasmResident(...call);
+    if (withC) c.set(wasmResident(cAt + c.length).subarray(cAt));
+  };
+const sgemmResidentB = residentSgemm(false);
+const sgemmResidentBC = residentSgemm(true);
 
 /** The Wasm builds that run here; each Wasm test runs once per build. */
 const wasmBuilds: WasmKernelName[] = [];
