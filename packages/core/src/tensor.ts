@@ -36,6 +36,27 @@ export function tensor(shape: readonly number[], data?: Float32Array | ArrayLike
 }
 
 /**
+ * Transposes each of `count` row-major rows x cols matrices of src into dst (cols x rows),
+ * reading src in order.
+ */
+function transposeEach(
+  src: Float32Array,
+  dst: Float32Array,
+  count: number,
+  rows: number,
+  cols: number,
+): void {
+  const size = rows * cols;
+  for (let n = 0; n < count; n++) {
+    const base = n * size;
+    for (let r = 0; r < rows; r++) {
+      const from = base + r * cols;
+      for (let c = 0; c < cols; c++) dst[base + c * rows + r] = src[from + c];
+    }
+  }
+}
+
+/**
  * Copies `count` NHWC images of `channels` x `height` x `width` from src into dst as NCHW
  * (dst may be any Float32Array of that size: a staging buffer, a shared one, a view).
  */
@@ -47,14 +68,7 @@ export function nhwcToNchw(
   height: number,
   width: number,
 ): void {
-  const plane = height * width;
-  for (let n = 0; n < count; n++) {
-    const base = n * plane * channels;
-    for (let p = 0; p < plane; p++) {
-      const from = base + p * channels;
-      for (let c = 0; c < channels; c++) dst[base + c * plane + p] = src[from + c];
-    }
-  }
+  transposeEach(src, dst, count, height * width, channels);
 }
 
 /** The inverse of `nhwcToNchw`: NCHW images from src into dst as NHWC. */
@@ -66,14 +80,7 @@ export function nchwToNhwc(
   height: number,
   width: number,
 ): void {
-  const plane = height * width;
-  for (let n = 0; n < count; n++) {
-    const base = n * plane * channels;
-    for (let c = 0; c < channels; c++) {
-      const from = base + c * plane;
-      for (let p = 0; p < plane; p++) dst[base + p * channels + c] = src[from + p];
-    }
-  }
+  transposeEach(src, dst, count, channels, height * width);
 }
 
 /** Converts a 4-D activation tensor between NCHW and NHWC (a copy). */
