@@ -1,5 +1,10 @@
 import type { ConvDescription } from '@conv2d/core';
 import { type DepthwisePlanes, depthwisePlanes, type PlaneCorrelation } from '@conv2d/gemm';
+import type {
+  directForwardScalar,
+  directInputGradScalar,
+  directWeightGradScalar,
+} from './direct.js';
 
 /**
  * The direct path at stride 1 on `@conv2d/gemm`'s WebAssembly SIMD planes (any kernel size,
@@ -66,57 +71,63 @@ function inputGradGeometry(d: ConvDescription): PlaneCorrelation {
  * Group g of image n: where its first input plane, first output plane and first kernel start
  * (its planes and kernels are consecutive), and how many input and output channels it has.
  */
-function groupAt(d: ConvDescription, n: number, g: number) {
-  const cig = d.inChannelsPerGroup;
-  const cog = d.outChannelsPerGroup;
-  return {
-    cig,
-    cog,
-    xAt: (n * d.inChannels + g * cig) * d.inHeight * d.inWidth,
-    yAt: (n * d.outChannels + g * cog) * d.outHeight * d.outWidth,
-    wAt: g * cog * cig * d.kernelHeight * d.kernelWidth,
-  };
+interface GroupAt {
+  cig: number;
+  cog: number;
+  /** The group's first output channel. */
+  co: number;
+  xAt: number;
+  yAt: number;
+  wAt: number;
 }
 
-/** Forward for image n, groups [g0, g1): y = bias + the convolution (as `directForward`). */
-export function simdForward(
+/**
+ * Runs `visit` on the Wasm planes for each group [g0, g1) of image n; false, visiting nothing,
+ * where the planes do not apply (see `planesFor`).
+ */
+function eachGroup(
   d: ConvDescription,
-  x: Float32Array,
-  w: Float32Array,
-  b: Float32Array | null,
-  y: Float32Array,
   n: number,
   g0: number,
   g1: number,
+  visit: (planes: DepthwisePlanes, at: GroupAt) => void,
 ): boolean {
   const planes = planesFor(d);
   if (planes === null) return false;
-  const c = forwardGeometry(d);
+  const cig = d.inChannelsPerGroup;
+  const cog = d.outChannelsPerGroup;
   for (let g = g0; g < g1; g++) {
-    const { cig, cog, xAt, yAt, wAt } = groupAt(d, n, g);
-    planes.correlate(c, cig, cog, x, xAt, w, wAt, b, g * cog, y, yAt);
+    visit(planes, {
+      cig,
+      cog,
+      co: g * cog,
+      xAt: (n * d.inChannels + g * cig) * d.inHeight * d.inWidth,
+      yAt: (n * d.outChannels + g * cog) * d.outHeight * d.outWidth,
+      wAt: g * cog * cig * d.kernelHeight * d.kernelWidth,
+    });
   }
   return true;
 }
 
+/** Forward for image n, groups [g0, g1): y = bias + the convolution (as `directForward`). */
+export function simdForward(
+  ...[d, x, w, b, y, n, g0, g1]: Parameters<typeof directForwardScalar>
+): boolean {
+  const c = forwardGeometry(d);
+  return eachGroup(d, n, g0, g1, (planes, { cig, cog, co, xAt, yAt, wAt }) =>
+    planes.correlate(c, cig, cog, x, xAt, w, wAt, b, co, y, yAt),
+  );
+}
+
 /** dX for image n, groups [g0, g1) (writes those planes of dx; as `directInputGrad`). */
 export function simdInputGrad(
-  d: ConvDescription,
-  dy: Float32Array,
-  w: Float32Array,
-  dx: Float32Array,
-  n: number,
-  g0: number,
-  g1: number,
+  ...[d, dy, w, dx, n, g0, g1]: Parameters<typeof directInputGradScalar>
 ): boolean {
-  const planes = planesFor(d);
-  if (planes === null) return false;
   const c = inputGradGeometry(d);
   const KK = d.kernelHeight * d.kernelWidth;
   // The group's kernels flipped, with inputs and outputs swapped: [ic][oc][KK], reversed taps.
   const flipped = new Float32Array(d.inChannelsPerGroup * d.outChannelsPerGroup * KK);
-  for (let g = g0; g < g1; g++) {
-    const { cig, cog, xAt, yAt, wAt } = groupAt(d, n, g);
+  return eachGroup(d, n, g0, g1, (planes, { cig, cog, xAt, yAt, wAt }) => {
     for (let oc = 0; oc < cog; oc++)
       for (let ic = 0; ic < cig; ic++) {
         const src = wAt + (oc * cig + ic) * KK;
@@ -124,27 +135,15 @@ export function simdInputGrad(
         for (let t = 0; t < KK; t++) flipped[dst + t] = w[src + KK - 1 - t];
       }
     planes.correlate(c, cog, cig, dy, yAt, flipped, 0, null, 0, dx, xAt);
-  }
-  return true;
+  });
 }
 
 /** dW for image n, groups [g0, g1), added into acc at accBase (as `directWeightGrad`). */
 export function simdWeightGrad(
-  d: ConvDescription,
-  dy: Float32Array,
-  x: Float32Array,
-  acc: Float32Array,
-  accBase: number,
-  n: number,
-  g0: number,
-  g1: number,
+  ...[d, dy, x, acc, accBase, n, g0, g1]: Parameters<typeof directWeightGradScalar>
 ): boolean {
-  const planes = planesFor(d);
-  if (planes === null) return false;
   const c = forwardGeometry(d);
-  for (let g = g0; g < g1; g++) {
-    const { cig, cog, xAt, yAt, wAt } = groupAt(d, n, g);
-    planes.tapSums(c, cig, cog, x, xAt, dy, yAt, acc, accBase + wAt);
-  }
-  return true;
+  return eachGroup(d, n, g0, g1, (planes, { cig, cog, xAt, yAt, wAt }) =>
+    planes.tapSums(c, cig, cog, x, xAt, dy, yAt, acc, accBase + wAt),
+  );
 }
