@@ -52,7 +52,7 @@ function forwardGeometry(d: ConvDescription): PlaneCorrelation {
  * dY -> dX: at stride 1, dx[r, c] = sum over taps of w[m, q]·dy[r + padTop - m·dh, c + padLeft
  * - q·dw], which is the correlation of dY with the flipped kernel, padded by (K-1)·d - pad.
  */
-function inputGradGeometry(d: ConvDescription): PlaneCorrelation {
+export function inputGradGeometry(d: ConvDescription): PlaneCorrelation {
   return {
     inHeight: d.outHeight,
     inWidth: d.outWidth,

@@ -1,4 +1,6 @@
 import type { ConvDescription } from '@conv2d/core';
+import type { PlaneCorrelation } from '@conv2d/gemm';
+import { inputGradGeometry } from './depthwise-simd.js';
 import { validRange } from './im2col.js';
 
 /**
@@ -30,9 +32,12 @@ function allInside(
   return hi > lo ? [lo, hi] : [0, 0];
 }
 
+/** What the forward planes read of a convolution: ConvDescription, or dX's transposed one. */
+type PlaneGeometry = PlaneCorrelation & { strideHeight: number; strideWidth: number };
+
 /** y plane (at yPlane) += the 3x3 correlation of the x plane (at xPlane) with w[wAt..+9). */
 export function forwardPlane3x3(
-  d: ConvDescription,
+  d: PlaneGeometry,
   x: Float32Array,
   w: Float32Array,
   y: Float32Array,
@@ -82,7 +87,7 @@ export function forwardPlane3x3(
 
 /** Output columns [j0, j1) of output row i, every tap checked against the image bounds. */
 function forwardEdge(
-  d: ConvDescription,
+  d: PlaneGeometry,
   x: Float32Array,
   w: Float32Array,
   y: Float32Array,
@@ -93,15 +98,17 @@ function forwardEdge(
   j0: number,
   j1: number,
 ): void {
-  const H = d.inHeight;
-  const W = d.inWidth;
+  const { inHeight: H, inWidth: W, dilationHeight: dh, dilationWidth: dw } = d;
+  const row = i * d.strideHeight - d.padTop;
+  const sw = d.strideWidth;
+  const padLeft = d.padLeft;
   for (let j = j0; j < j1; j++) {
     let s = 0;
     for (let m = 0; m < 3; m++) {
-      const r = i * d.strideHeight + m * d.dilationHeight - d.padTop;
+      const r = row + m * dh;
       if (r < 0 || r >= H) continue;
       for (let q = 0; q < 3; q++) {
-        const c = j * d.strideWidth + q * d.dilationWidth - d.padLeft;
+        const c = j * sw + q * dw - padLeft;
         if (c >= 0 && c < W) s += w[wAt + m * 3 + q] * x[xPlane + r * W + c];
       }
     }
@@ -109,9 +116,12 @@ function forwardEdge(
   }
 }
 
+/** The kernel of one plane pair turned 180° (module scratch: one call at a time per thread). */
+const flipped = new Float32Array(9);
+
 /**
- * dx plane += the adjoint of `forwardPlane3x3` at stride 1, as a gather: input (r, c) gets
- * the sum over taps (m, q) of w[m, q]·dy[r + padTop - m·dh, c + padLeft - q·dw].
+ * dx plane += the adjoint of `forwardPlane3x3` at stride 1: the correlation of the dY plane
+ * with the kernel turned 180°, padded by 2·dilation - pad (`inputGradGeometry`).
  */
 export function inputGradPlane3x3(
   d: ConvDescription,
@@ -122,71 +132,9 @@ export function inputGradPlane3x3(
   wAt: number,
   yPlane: number,
 ): void {
-  const { inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = d;
-  const dh = d.dilationHeight;
-  const dw = d.dilationWidth;
-  // Input rows whose three dY rows r + padTop - 2dh, - dh, - 0 all exist.
-  const [rA, rB] = allInside(d.padTop - 2 * dh, dh, 1, Ho, H);
-  const [cA, cB] = allInside(d.padLeft - 2 * dw, dw, 1, Wo, W);
-  const w0 = w[wAt];
-  const w1 = w[wAt + 1];
-  const w2 = w[wAt + 2];
-  const w3 = w[wAt + 3];
-  const w4 = w[wAt + 4];
-  const w5 = w[wAt + 5];
-  const w6 = w[wAt + 6];
-  const w7 = w[wAt + 7];
-  const w8 = w[wAt + 8];
-  const dw2 = 2 * dw;
-  for (let r = 0; r < H; r++) {
-    const dst = xPlane + r * W;
-    if (r < rA || r >= rB || cA === cB) {
-      inputGradEdge(d, dy, w, dx, yPlane, wAt, dst, r, 0, W);
-      continue;
-    }
-    inputGradEdge(d, dy, w, dx, yPlane, wAt, dst, r, 0, cA);
-    inputGradEdge(d, dy, w, dx, yPlane, wAt, dst, r, cB, W);
-    // dY offset of tap (0, 0) for input column 0; taps further right/down sit before it.
-    const t0 = yPlane + (r + d.padTop) * Wo + d.padLeft;
-    const t1 = t0 - dh * Wo;
-    const t2 = t1 - dh * Wo;
-    for (let c = cA; c < cB; c++) {
-      dx[dst + c] +=
-        w0 * dy[t0 + c] +
-        w1 * dy[t0 + c - dw] +
-        w2 * dy[t0 + c - dw2] +
-        (w3 * dy[t1 + c] + w4 * dy[t1 + c - dw] + w5 * dy[t1 + c - dw2]) +
-        (w6 * dy[t2 + c] + w7 * dy[t2 + c - dw] + w8 * dy[t2 + c - dw2]);
-    }
-  }
-}
-
-function inputGradEdge(
-  d: ConvDescription,
-  dy: Float32Array,
-  w: Float32Array,
-  dx: Float32Array,
-  yPlane: number,
-  wAt: number,
-  dst: number,
-  r: number,
-  c0: number,
-  c1: number,
-): void {
-  const Ho = d.outHeight;
-  const Wo = d.outWidth;
-  for (let c = c0; c < c1; c++) {
-    let s = 0;
-    for (let m = 0; m < 3; m++) {
-      const i = r + d.padTop - m * d.dilationHeight;
-      if (i < 0 || i >= Ho) continue;
-      for (let q = 0; q < 3; q++) {
-        const j = c + d.padLeft - q * d.dilationWidth;
-        if (j >= 0 && j < Wo) s += w[wAt + m * 3 + q] * dy[yPlane + i * Wo + j];
-      }
-    }
-    dx[dst + c] += s;
-  }
+  for (let t = 0; t < 9; t++) flipped[t] = w[wAt + 8 - t];
+  const g = { ...inputGradGeometry(d), strideHeight: 1, strideWidth: 1 };
+  forwardPlane3x3(g, dy, flipped, dx, yPlane, 0, xPlane);
 }
 
 /** acc[accAt..+9) += the nine dW taps of one plane pair: sums of dy·(shifted x). */
