@@ -325,8 +325,12 @@ export interface Im2colGeometry {
   padLeft: number;
 }
 
-/** Runs the kernel's `patches` (im2col, or col2im when scatter) on the resident region. */
-function patches(
+/**
+ * A tile of an image group's im2col matrix in the resident region: the geometry, the image's
+ * float offset and channel count there, rows [k0, k1) x columns [p0, p1), and the tile's float
+ * offset and row stride there.
+ */
+export type PatchTile = [
   g: Im2colGeometry,
   xAt: number,
   channels: number,
@@ -336,8 +340,10 @@ function patches(
   p1: number,
   at: number,
   ld: number,
-  scatter: boolean,
-): void {
+];
+
+/** Runs the kernel's `patches` (im2col, or col2im when scatter) on the resident region. */
+function patches(scatter: boolean, ...[g, xAt, channels, k0, k1, p0, p1, at, ld]: PatchTile): void {
   const kern = requireKernel();
   const KK = g.kernelHeight * g.kernelWidth;
   const xEnd = xAt + channels * g.inHeight * g.inWidth;
@@ -383,37 +389,13 @@ function patches(
  * zero. Convolution code uses it to give `sgemmWasmResident` its patch matrix without building
  * it in JavaScript (several times faster: SIMD row copies, no bounds checks).
  */
-export function wasmIm2col(
-  g: Im2colGeometry,
-  xAt: number,
-  channels: number,
-  k0: number,
-  k1: number,
-  p0: number,
-  p1: number,
-  at: number,
-  ld: number,
-): void {
-  patches(g, xAt, channels, k0, k1, p0, p1, at, ld, false);
-}
+export const wasmIm2col = (...tile: PatchTile): void => patches(false, ...tile);
 
 /**
  * The adjoint of `wasmIm2col`: adds each entry of the tile at `at` to the image element (at
  * `xAt`, in the resident region) it would have been read from; entries on padding are dropped.
  */
-export function wasmCol2im(
-  g: Im2colGeometry,
-  xAt: number,
-  channels: number,
-  k0: number,
-  k1: number,
-  p0: number,
-  p1: number,
-  at: number,
-  ld: number,
-): void {
-  patches(g, xAt, channels, k0, k1, p0, p1, at, ld, true);
-}
+export const wasmCol2im = (...tile: PatchTile): void => patches(true, ...tile);
 
 /**
  * sgemm on the WebAssembly SIMD kernel (see `Sgemm`); alpha and beta are rounded to float32
