@@ -32,6 +32,13 @@ function allInside(
   return hi > lo ? [lo, hi] : [0, 0];
 }
 
+/** Output rows [iA, iB) and columns [jA, jB) whose nine taps all lie inside the image. */
+function interior(d: PlaneGeometry): [number, number, number, number] {
+  const [iA, iB] = allInside(-d.padTop, d.dilationHeight, d.strideHeight, d.inHeight, d.outHeight);
+  const [jA, jB] = allInside(-d.padLeft, d.dilationWidth, d.strideWidth, d.inWidth, d.outWidth);
+  return [iA, iB, jA, jB];
+}
+
 /** What the forward planes read of a convolution: ConvDescription, or dX's transposed one. */
 type PlaneGeometry = PlaneCorrelation & { strideHeight: number; strideWidth: number };
 
@@ -45,13 +52,9 @@ export function forwardPlane3x3(
   wAt: number,
   yPlane: number,
 ): void {
-  const { inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = d;
-  const sh = d.strideHeight;
-  const sw = d.strideWidth;
-  const dh = d.dilationHeight;
-  const dw = d.dilationWidth;
-  const [iA, iB] = allInside(-d.padTop, dh, sh, H, Ho);
-  const [jA, jB] = allInside(-d.padLeft, dw, sw, W, Wo);
+  const { inWidth: W, outHeight: Ho, outWidth: Wo } = d;
+  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = d;
+  const [iA, iB, jA, jB] = interior(d);
   const w0 = w[wAt];
   const w1 = w[wAt + 1];
   const w2 = w[wAt + 2];
@@ -148,12 +151,8 @@ export function weightGradPlane3x3(
   yPlane: number,
 ): void {
   const { inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = d;
-  const sh = d.strideHeight;
-  const sw = d.strideWidth;
-  const dh = d.dilationHeight;
-  const dw = d.dilationWidth;
-  const [iA, iB] = allInside(-d.padTop, dh, sh, H, Ho);
-  const [jA, jB] = allInside(-d.padLeft, dw, sw, W, Wo);
+  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = d;
+  const [iA, iB, jA, jB] = interior(d);
   const dw2 = 2 * dw;
   // Nine running sums (float64, in registers) over the interior...
   let s0 = 0;
