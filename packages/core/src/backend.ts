@@ -1,6 +1,19 @@
-import { type ConvDescription, validateBackward, validateForward } from './describe.js';
+import {
+  type ConvDescription,
+  checkTensor,
+  validateBackward,
+  validateForward,
+} from './describe.js';
+import { Device, type DeviceTensor, hostStore, type TensorStore } from './device.js';
 import { fail } from './errors.js';
 import type { Conv2dOptions } from './options.js';
+import {
+  type Conv2dPlan,
+  createPlan,
+  type EnginePlan,
+  type PlanSpec,
+  planFromOneShot,
+} from './plan.js';
 import type { Layout, Tensor } from './tensor.js';
 
 /** What an engine can do; checked by core before the engine sees a call. */
@@ -41,6 +54,14 @@ export interface Conv2dBackend {
     options?: Conv2dOptions,
     wanted?: Wanted,
   ): Promise<Gradients>;
+  /**
+   * Prepares one convolution to run many times: validation once, weights packed or uploaded
+   * once by `setWeights`, results into reused buffers or kept on the device.
+   */
+  plan(spec: PlanSpec): Promise<Conv2dPlan>;
+  /** Copies a tensor to where this backend computes (free of readbacks in plan chains). */
+  upload(t: Tensor): Promise<DeviceTensor>;
+  /** Frees everything: plans, device tensors, workers, GPU memory. */
   dispose(): void;
 }
 
@@ -49,7 +70,7 @@ export interface Conv2dBackend {
  * adds validation, capability checks, empty-batch handling and the disposed state, so every
  * engine rejects and accepts exactly the same inputs.
  */
-export interface BackendKernels {
+export interface BackendKernels<H = Float32Array> {
   /** Returns y in desc.layout, length desc.ySize. */
   forward(
     desc: ConvDescription,
@@ -67,6 +88,13 @@ export interface BackendKernels {
   ):
     | Promise<Partial<Record<'dx' | 'dw' | 'db', Float32Array>>>
     | Partial<Record<'dx' | 'dw' | 'db', Float32Array>>;
+  /**
+   * Prepares one (validated) convolution for a plan. Without it a plan runs on `forward` and
+   * `backward` above (`planFromOneShot`): correct, but nothing prepared.
+   */
+  plan?(desc: ConvDescription): EnginePlan<H, unknown> | Promise<EnginePlan<H, unknown>>;
+  /** Where device tensors live. Default: host arrays (`hostStore`), for CPU engines. */
+  store?: TensorStore<H>;
   dispose?(): void;
 }
 
@@ -137,15 +165,21 @@ function checkResult(
 }
 
 /** Wraps engine kernels into a full `Conv2dBackend`. */
-export function defineBackend(
+export function defineBackend<H = Float32Array>(
   name: string,
   capabilities: Capabilities,
-  kernels: BackendKernels,
+  kernels: BackendKernels<H>,
 ): Conv2dBackend {
   let disposed = false;
   const ensureLive = () => {
     if (disposed) fail('disposed', 'backend', name, 'a backend that has not been disposed');
   };
+  const device = new Device<H>(name, kernels.store ?? (hostStore as unknown as TensorStore<H>));
+  const plans = new Set<Conv2dPlan>();
+  const prepare = (desc: ConvDescription) =>
+    kernels.plan
+      ? kernels.plan(desc)
+      : (planFromOneShot(desc, kernels) as unknown as EnginePlan<H, unknown>);
   return {
     name,
     capabilities,
@@ -181,9 +215,32 @@ export function defineBackend(
           : null,
       };
     },
+    async plan(spec) {
+      ensureLive();
+      const check = (desc: ConvDescription) => checkCapabilities(desc, capabilities, name);
+      const plan = await createPlan(
+        { name, capabilities, device, check, prepare, ensureLive },
+        spec,
+      );
+      if (disposed) {
+        plan.dispose();
+        ensureLive();
+      }
+      plans.add(plan);
+      return plan;
+    },
+    async upload(t) {
+      ensureLive();
+      const rank = Array.isArray((t as Tensor | null)?.shape) ? t.shape.length : 4;
+      checkTensor('tensor', t, rank, '(any shape)');
+      return device.upload(t);
+    },
     dispose() {
       if (disposed) return;
       disposed = true;
+      for (const plan of plans) plan.dispose();
+      plans.clear();
+      device.disposeAll();
       kernels.dispose?.();
     },
   };

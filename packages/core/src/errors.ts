@@ -23,7 +23,8 @@ export type Conv2dErrorCode =
   | 'unknown-backend'
   | 'unavailable'
   | 'not-implemented'
-  | 'disposed';
+  | 'disposed'
+  | 'plan-mismatch';
 
 export const CONV2D_ERROR_CODES: readonly Conv2dErrorCode[] = [
   'rank',
@@ -47,6 +48,7 @@ export const CONV2D_ERROR_CODES: readonly Conv2dErrorCode[] = [
   'unavailable',
   'not-implemented',
   'disposed',
+  'plan-mismatch',
 ];
 
 export interface Conv2dErrorDetails {

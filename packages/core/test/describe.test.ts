@@ -259,6 +259,26 @@ const triggers: Record<Conv2dErrorCode, { names: string; run: () => unknown }> =
       return b.forward(x, w);
     },
   },
+  'plan-mismatch': {
+    names: 'x.shape',
+    run: async () => {
+      const b = defineBackend(
+        'planned',
+        {
+          layouts: ['NCHW'],
+          groups: true,
+          dilation: true,
+          maxElements: 1e6,
+          accumulation: 'float32',
+          dxMethods: [],
+        },
+        { forward: () => new Float32Array(0), backward: () => ({}) },
+      );
+      const plan = await b.plan({ xShape: [1, 2, 5, 5], wShape: [3, 2, 3, 3] });
+      await plan.setWeights(w);
+      return plan.forward(t([1, 2, 5, 6]));
+    },
+  },
 };
 
 describe('errors', () => {
