@@ -7,8 +7,13 @@ import {
 } from '@conv2d/core';
 import { registerStandardBackends } from './standard.js';
 
-/** conv2d on a backend chosen for you: selected on first use, then reused. */
-export interface AutoConv2d extends Pick<Conv2dBackend, 'forward' | 'backward'> {
+/**
+ * conv2d on a backend chosen for you: selected on first use, then reused. Plans and device
+ * tensors belong to the backend in use when they were made: switching (`use`, `select`) or
+ * `dispose` disposes them with it.
+ */
+export interface AutoConv2d
+  extends Pick<Conv2dBackend, 'forward' | 'backward' | 'plan' | 'upload'> {
   /** The backend in use, selecting it now if nothing was used yet. */
   backend(): Promise<Conv2dBackend>;
   /** How the backend in use was chosen: its spec and the candidates passed over, with reasons. */
@@ -75,6 +80,12 @@ export function createAutoConv2d(defaults: SelectOptions = {}): AutoConv2d {
     },
     async backward(dy, x, w, options, wanted) {
       return (await selection()).backend.backward(dy, x, w, options, wanted);
+    },
+    async plan(spec) {
+      return (await selection()).backend.plan(spec);
+    },
+    async upload(t) {
+      return (await selection()).backend.upload(t);
     },
     async backend() {
       return (await selection()).backend;

@@ -35,6 +35,19 @@ describe('conv2d (auto-selected backend)', () => {
     expect([...(g.db?.data ?? [])]).toEqual([4]);
   });
 
+  it('plans on the selected backend, with the one-shot numbers', async () => {
+    const a = auto({ env: { CONV2D_BACKEND: 'naive' } });
+    const plan = await a.plan({ xShape: x.shape, wShape: w.shape, bias: true });
+    await plan.setWeights(w, b);
+    const { y, saved } = await plan.forward(await a.upload(x), { save: true });
+    expect([...y.data]).toEqual([12.5, 16.5, 24.5, 28.5]);
+    const g = await plan.backward(tensor([1, 1, 2, 2], [1, 1, 1, 1]), saved as never);
+    expect([...(g.dw?.data ?? [])]).toEqual([12, 16, 24, 28]);
+    a.dispose();
+    await new Promise((resolve) => setTimeout(resolve, 0)); // the backend is released async
+    expect(plan.disposed).toBe(true);
+  });
+
   it('chooses the first default candidate that runs and says why it passed over the others', async () => {
     const a = auto({ env: {} });
     const s = await a.selection();
