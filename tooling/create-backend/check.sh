@@ -26,13 +26,16 @@ node tooling/create-backend/index.mjs "$name" --no-install
 # (headless-gl) are not needed here
 pnpm install --prefer-offline --no-frozen-lockfile --ignore-scripts \
   --filter "$pkg..." --filter conv2d-monorepo
-pnpm --filter "$pkg..." build
-pnpm --filter "$pkg" typecheck
-pnpm exec biome check "packages/backend-$name"
 
+# its test script first, with nothing built yet: as a contributor following the printed steps
+# runs it, so the script itself must build the workspace packages it imports
+if [ -e packages/core/dist ] || [ -e packages/conformance/dist ]; then
+  echo "check.sh: the copy already holds built packages; it must start unbuilt" >&2
+  exit 1
+fi
 set +e
 (cd "packages/backend-$name" &&
-  SCAFFOLD_RESULTS="$work/results.json" pnpm exec vitest run \
+  SCAFFOLD_RESULTS="$work/results.json" pnpm run test \
     --reporter="$work/tooling/create-backend/check-reporter.mjs")
 status=$?
 set -e
@@ -41,6 +44,10 @@ if [ ! -f "$work/results.json" ]; then
   exit 1
 fi
 node tooling/create-backend/check-results.mjs "$work/results.json"
+
+pnpm --filter "$pkg..." build
+pnpm --filter "$pkg" typecheck
+pnpm exec biome check "packages/backend-$name"
 test -f "packages/backend-$name/dist/index.js" -a -f "packages/backend-$name/dist/index.cjs" \
   -a -f "packages/backend-$name/dist/index.d.cts"
 test -f ".changeset/backend-$name-first-release.md"

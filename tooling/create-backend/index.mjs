@@ -83,10 +83,10 @@ if (install) {
 
 const pkg = `@conv2d/backend-${name}`;
 console.log(`
-next steps:
-  ${install ? '' : 'pnpm install\n  '}pnpm --filter ${pkg}... build
-  pnpm --filter ${pkg} test     # the conformance suite: fails with "not implemented" until you
-                                # write forward/backward in packages/backend-${name}/src/index.ts
+next steps:${install ? '' : '\n  pnpm install'}
+  pnpm --filter ${pkg} test
+      builds what it depends on (turbo, cached), then runs the conformance suite: it fails with
+      "not implemented" until you write forward/backward in packages/backend-${name}/src/index.ts
   then add its backendProvider to packages/conv2d/src/standard.ts to make it a standard backend
   (pnpm conv2d backends, pnpm conformance --backend ${name}, pnpm bench pick it up from there).
 See CONTRIBUTING.md.`);
