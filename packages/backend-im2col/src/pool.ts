@@ -1,4 +1,5 @@
 import type { Worker } from 'node:worker_threads';
+import { Conv2dError } from '@conv2d/core';
 import { gemmImplementation, type WasmKernelName, wasmKernel } from '@conv2d/gemm';
 import { abandon, type Job, workerBusy } from './kernels.js';
 
@@ -32,11 +33,13 @@ interface Waiter {
  * SharedArrayBuffer, so no per-task messages are exchanged. The caller waits only for
  * workers that actually took part: one the OS has not scheduled yet finds the job done when
  * it wakes and just answers (replies carry the job id, so a late answer is never taken for
- * the next job's). Workers are unref'd between jobs, so an idle pool never keeps a process
- * alive, and terminated on dispose.
+ * the next job's). A worker is ref'd exactly while it owes a reply (jobs overlap when calls
+ * are not awaited in turn, so that is a count, not a flag): an idle pool never keeps a process
+ * alive, and a busy one never lets it end under a call that still waits. Terminated on dispose.
  */
 export class WorkerPool {
   private readonly workers: Worker[];
+  /** Per worker: the jobs posted to it whose reply has not come, by job id. */
   private readonly waiting: Map<number, Waiter>[];
   private broken: Error | null = null;
   private nextId = 1;
@@ -49,15 +52,14 @@ export class WorkerPool {
       const waiting = this.waiting[i];
       w.on('message', (reply: JobReply) => {
         const waiter = waiting.get(reply.id);
-        waiting.delete(reply.id);
         if (!waiter) return;
+        this.settled(i, reply.id);
         if (reply.ok) waiter.resolve();
         else waiter.reject(new Error(`backend-im2col worker: ${reply.error}`));
       });
       const fail = (e: Error) => {
         this.broken ??= e;
-        for (const waiter of waiting.values()) waiter.reject(e);
-        waiting.clear();
+        this.abandon(i, e);
       };
       w.on('error', fail);
       w.on('exit', (code) => fail(new Error(`backend-im2col worker exited with code ${code}`)));
@@ -87,8 +89,9 @@ export class WorkerPool {
     const replies = this.workers.map(
       (w, i) =>
         new Promise<void>((resolve, reject) => {
-          this.waiting[i].set(id, { resolve, reject });
-          w.ref();
+          const waiting = this.waiting[i];
+          if (waiting.size === 0) w.ref();
+          waiting.set(id, { resolve, reject });
           const message: JobMessage = { id, job, slot: i + 1, gemm, wasm };
           w.postMessage(message);
         }),
@@ -102,15 +105,36 @@ export class WorkerPool {
     }
     const needed = replies.filter((_, i) => localError !== null || workerBusy(job, i + 1));
     for (const r of replies) r.catch(() => {}); // the ones not awaited may fail unobserved
-    try {
-      await Promise.all(needed);
-    } finally {
-      for (const w of this.workers) w.unref();
-    }
+    await Promise.all(needed);
     if (localError) throw localError;
   }
 
+  /** Job `id`'s reply from worker `i` came: the worker holds the process only while it owes one. */
+  private settled(i: number, id: number): void {
+    const waiting = this.waiting[i];
+    waiting.delete(id);
+    if (waiting.size === 0) this.workers[i].unref();
+  }
+
+  /** Rejects every reply worker `i` still owes; it no longer holds the process. */
+  private abandon(i: number, e: Error): void {
+    const owed = [...this.waiting[i].values()];
+    this.waiting[i].clear();
+    this.workers[i].unref();
+    for (const waiter of owed) waiter.reject(e);
+  }
+
+  /** Calls still waiting on a worker, and any later ones, reject with code `disposed`. */
   dispose(): void {
-    for (const w of this.workers) void w.terminate();
+    const disposed = new Conv2dError('disposed', {
+      argument: 'backend',
+      value: 'im2col',
+      expected: 'a backend that is not disposed while its calls run',
+    });
+    this.broken = disposed;
+    this.workers.forEach((w, i) => {
+      this.abandon(i, disposed);
+      void w.terminate();
+    });
   }
 }
