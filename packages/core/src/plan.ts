@@ -213,8 +213,44 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-function mismatch(argument: string, value: unknown, expected: readonly number[], what: string) {
-  fail('plan-mismatch', argument, value, `${formatValue(expected)} (the plan's ${what})`);
+type ShapeCode = 'plan-mismatch' | 'bias-shape';
+
+function mismatch(
+  argument: string,
+  value: unknown,
+  expected: readonly number[],
+  what: string,
+  code: ShapeCode = 'plan-mismatch',
+) {
+  fail(code, argument, value, `${formatValue(expected)} (the plan's ${what})`);
+}
+
+/** Whether two arrays share memory. */
+function overlaps(a: Float32Array, b: Float32Array): boolean {
+  return (
+    a.buffer === b.buffer &&
+    a.byteOffset < b.byteOffset + b.byteLength &&
+    b.byteOffset < a.byteOffset + a.byteLength
+  );
+}
+
+/**
+ * Rejects an out buffer that shares memory with an input or with another out: an engine may
+ * write results while it still reads its inputs, so an alias would give a wrong tensor.
+ */
+function checkOutsApart(outs: [string, Float32Array][], inputs: [string, unknown][]): void {
+  outs.forEach(([name, data], k) => {
+    for (const [other, array] of [...inputs, ...outs.slice(0, k)]) {
+      if (array instanceof Float32Array && overlaps(data, array)) {
+        fail(
+          'invalid-option',
+          name,
+          `a buffer sharing memory with ${other}`,
+          `a result buffer that shares no memory with ${other}`,
+        );
+      }
+    }
+  });
 }
 
 /** A caller-owned result buffer: a tensor of exactly the plan's shape. */
@@ -324,14 +360,20 @@ class PreparedPlan<H> implements Conv2dPlan {
   }
 
   /** A host array or this backend's device handle, of exactly `shape`. */
-  private operand(argument: string, t: TensorInput, shape: readonly number[], what: string) {
+  private operand(
+    argument: string,
+    t: TensorInput,
+    shape: readonly number[],
+    what: string,
+    code: ShapeCode = 'plan-mismatch',
+  ) {
     if (isDeviceTensor(t)) {
       const handle = this.ctx.device.handleOf(argument, t);
-      if (!sameShape(t.shape, shape)) mismatch(`${argument}.shape`, t.shape, shape, what);
+      if (!sameShape(t.shape, shape)) mismatch(`${argument}.shape`, t.shape, shape, what, code);
       return handle;
     }
     checkTensor(argument, t, shape.length, `(the ${what})`);
-    if (!sameShape(t.shape, shape)) mismatch(`${argument}.shape`, t.shape, shape, what);
+    if (!sameShape(t.shape, shape)) mismatch(`${argument}.shape`, t.shape, shape, what, code);
     return t.data;
   }
 
@@ -357,7 +399,8 @@ class PreparedPlan<H> implements Conv2dPlan {
           `a [${d.outChannels}] tensor (the plan was made with bias: true)`,
         );
       }
-      bd = this.operand('b', b, [d.outChannels], 'bias shape') as Float32Array;
+      // The spec gives no bias shape: [Cout] follows from w, the one-shot calls' bias rule.
+      bd = this.operand('b', b, [d.outChannels], 'bias shape', 'bias-shape') as Float32Array;
     } else if (b !== null && b !== undefined) {
       fail('bias-shape', 'b', formatValue(b.shape), 'no bias (the plan was made with bias: false)');
     }
@@ -393,6 +436,7 @@ class PreparedPlan<H> implements Conv2dPlan {
         'one of out or resident',
       );
     }
+    if (outTensor) checkOutsApart([['options.out', outTensor.data]], [['x', xd]]);
     this.ensureWeights();
     return this.enqueue(async () => {
       if (d.batch === 0) {
@@ -448,6 +492,13 @@ class PreparedPlan<H> implements Conv2dPlan {
         );
       outs[name] = checkOut(`options.out.${name}`, t, shapes[name], GRADIENT_MEANING[name]);
     }
+    checkOutsApart(
+      Object.entries(outs).map(([name, t]) => [`options.out.${name}`, t.data]),
+      [
+        ['dy', dyd],
+        ['x', xd],
+      ],
+    );
     this.ensureWeights();
     return this.enqueue(async () => {
       if (entry) this.checkSaved(from as SavedActivations, entry, want.dx);

@@ -195,6 +195,28 @@ describe('plan misuse is a typed error', () => {
     );
     expect(await codeOf(plan.setWeights(tensor([1, 1, 1, 2]), tensor([1])))).toBe('plan-mismatch');
     expect(await codeOf(plan.setWeights(tensor([1, 1, 1, 1])))).toBe('bias-shape');
+    // as the one-shot calls say: the spec has no bias shape, [Cout] follows from w
+    expect(await codeOf(plan.setWeights(tensor([1, 1, 1, 1]), tensor([2])))).toBe('bias-shape');
+  });
+
+  it('rejects out buffers that share memory with an input or another out', async () => {
+    const plan = await readyPlan();
+    const input = x();
+    expect(await codeOf(plan.forward(input, { out: input }))).toBe('invalid-option');
+    const memory = new Float32Array(12);
+    const view = (at: number) => ({ shape: [1, 1, 2, 2], data: memory.subarray(at, at + 4) });
+    const gradient = view(0);
+    gradient.data.set(dy().data);
+    expect(await codeOf(plan.backward(gradient, x(), { out: { dx: view(2) } }))).toBe(
+      'invalid-option',
+    );
+    const dw = { shape: [1, 1, 1, 1], data: memory.subarray(11, 12) };
+    const db = { shape: [1], data: memory.subarray(11, 12) };
+    expect(await codeOf(plan.backward(dy(), x(), { out: { dw, db } }))).toBe('invalid-option');
+    // views of one buffer that do not overlap are fine
+    const g = await plan.backward(gradient, x(), { out: { dx: view(4), dw } });
+    expect([...memory.subarray(4, 8)]).toEqual([2, 0, 0, 2]);
+    expect(g.dw?.data[0]).toBe(5);
   });
 
   it('needs weights first', async () => {
