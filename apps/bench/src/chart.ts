@@ -1,47 +1,134 @@
 import type { View } from 'vega';
+import { PASSES, type Pass } from './passes.js';
 import type { Row } from './results.js';
 
-/** The vega-lite spec: grouped bars of GFLOP/s per layer and pass, one bar per engine, log y. */
-export function chartSpec(rows: readonly Row[]): Record<string, unknown> {
-  const values = rows
+/** The whole chart fits this width (the README column), legend included. */
+export const CHART_WIDTH = 1200;
+// what is left after the y-axis labels and title on the left and padding on both sides
+const PANEL_WIDTH = CHART_WIDTH - 90;
+const PANEL_HEIGHT = 170;
+// Legend entries per line, and the px after which a label is cut with an ellipsis: columns x
+// (label limit + symbol and padding, about 30 px) stays under the panel width whatever the
+// names, so more series add legend lines, never width. (Headless, vega estimates a 10-px label
+// at 8 px per character: 180 px keeps names up to 22 characters whole.)
+const LEGEND_COLUMNS = 5;
+const LEGEND_LABEL_LIMIT = 180;
+
+const PANEL_TITLES: Record<Pass, string> = {
+  forward: 'forward',
+  dx: 'dx (input gradient)',
+  dw: 'dw (weight and bias gradients)',
+};
+
+/** One bar: a series' GFLOP/s on one layer in one pass. */
+export interface Bar {
+  panel: string;
+  layer: string;
+  engine: string;
+  series: string;
+  gflops: number;
+}
+
+/**
+ * The bars a row is drawn in: today one per engine. A second dimension (e.g. the bench's
+ * `mode`, one-shot call or plan) goes here as `${row.engine} ${row.mode}`, plus one encoding
+ * channel in chartSpec (opacity: both modes of an engine side by side in its color).
+ */
+export function seriesOf(row: Row): string {
+  return row.engine;
+}
+
+/** The ok rows with a positive GFLOP/s (a log scale cannot show zero), as bars. */
+export function chartBars(rows: readonly Row[]): Bar[] {
+  return rows
     .filter((r) => r.status === 'ok' && r.gflops !== null && r.gflops > 0)
     .map((r) => ({
-      cell: `${r.layer.split(' ')[0]} ${r.pass}`,
+      panel: PANEL_TITLES[r.pass],
       layer: r.layer,
-      pass: r.pass,
       engine: r.engine,
-      gflops: r.gflops,
+      series: seriesOf(r),
+      gflops: r.gflops as number,
     }));
-  const cells = [...new Set(values.map((v) => v.cell))];
+}
+
+const inOrder = (values: readonly string[]) => [...new Set(values)];
+
+/** Powers of ten spanning the values: a log axis labelled and gridded once per decade. */
+export function decades(values: readonly number[]): number[] {
+  if (values.length === 0) return [];
+  const lo = Math.floor(Math.log10(Math.min(...values)));
+  const hi = Math.ceil(Math.log10(Math.max(...values)));
+  return Array.from({ length: hi - lo + 1 }, (_, i) => 10 ** (lo + i));
+}
+
+/**
+ * The vega-lite spec: one panel per pass (small multiples stacked vertically, so the chart
+ * grows in height, not width, with more layers or engines), grouped bars of GFLOP/s per layer,
+ * one bar per series, a shared log y scale, and the legend wrapped above the panels.
+ */
+export function chartSpec(rows: readonly Row[]): Record<string, unknown> {
+  const bars = chartBars(rows);
+  const layers = inOrder(bars.map((b) => b.layer));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: 'conv2d bench: GFLOP/s per layer and pass (log scale)',
-    width: Math.max(400, cells.length * 70),
-    height: 320,
-    data: { values },
-    mark: { type: 'bar', tooltip: true },
-    encoding: {
-      x: {
-        field: 'cell',
+    title: {
+      text: 'conv2d bench: GFLOP/s per layer, one panel per pass (log scale, higher is faster)',
+      anchor: 'start',
+    },
+    data: { values: bars },
+    facet: {
+      row: {
+        field: 'panel',
         type: 'nominal',
-        sort: cells,
-        title: 'layer and pass',
-        axis: { labelAngle: -45 },
+        sort: PASSES.map((p) => PANEL_TITLES[p]),
+        title: null,
+        header: { labelAngle: 0, labelOrient: 'top', labelAnchor: 'start', labelFontSize: 13 },
       },
-      xOffset: { field: 'engine', type: 'nominal' },
-      // grouped, not stacked: a stack would start at zero, which a log scale cannot show
-      y: {
-        field: 'gflops',
-        type: 'quantitative',
-        stack: null,
-        scale: { type: 'log' },
-        title: 'GFLOP/s',
-      },
-      color: {
-        field: 'engine',
-        type: 'nominal',
-        scale: { scheme: 'tableau20' },
-        legend: { title: 'engine' },
+    },
+    spacing: 16,
+    // every panel keeps its own layer labels
+    resolve: { axis: { x: 'independent' } },
+    spec: {
+      width: PANEL_WIDTH,
+      height: PANEL_HEIGHT,
+      mark: { type: 'bar', tooltip: true },
+      encoding: {
+        x: {
+          field: 'layer',
+          type: 'nominal',
+          sort: layers,
+          title: null,
+          axis: {
+            labelAngle: 0,
+            // two lines, 'B 3x3' over 'c64 n8': names stay whole in a narrower band
+            labelExpr: String.raw`[replace(datum.label, /^(\S+ \S+) .*$/, '$1'), replace(datum.label, /^\S+ \S+ ?/, '')]`,
+            // a label that still does not fit its band is cut, never pushed past the edge
+            labelLimit: Math.floor(PANEL_WIDTH / Math.max(1, layers.length)) - 4,
+          },
+        },
+        xOffset: { field: 'series', type: 'nominal', sort: inOrder(bars.map((b) => b.series)) },
+        // grouped, not stacked: a stack would start at zero, which a log scale cannot show
+        y: {
+          field: 'gflops',
+          type: 'quantitative',
+          stack: null,
+          scale: { type: 'log' },
+          axis: { values: decades(bars.map((b) => b.gflops)), format: '~g' },
+          title: 'GFLOP/s',
+        },
+        color: {
+          field: 'engine',
+          type: 'nominal',
+          sort: inOrder(bars.map((b) => b.engine)),
+          scale: { scheme: 'tableau20' },
+          legend: {
+            title: null,
+            orient: 'top',
+            direction: 'horizontal',
+            columns: LEGEND_COLUMNS,
+            labelLimit: LEGEND_LABEL_LIMIT,
+          },
+        },
       },
     },
     config: { background: 'white' },

@@ -1,7 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { createBackend } from '@conv2d/core';
 import { describe, expect, it } from 'vitest';
-import { chartSpec, chartView, renderChart } from '../src/chart.js';
 import { PEERS, registryEngines, selectEngines } from '../src/discover.js';
 import { registerProviders } from '../src/providers.js';
 import { consoleTable, markdown } from '../src/report.js';
@@ -202,26 +201,5 @@ describe('outputs', () => {
     });
     expect(md).toContain('| B 3x3 c64 | forward | im2col | 2.00 |');
     expect(md).toContain('gpujs:webgpu: no adapter');
-  });
-
-  it('renders an SVG chart with vega, log scale, ok cells only', async () => {
-    const spec = chartSpec(rows) as {
-      data: { values: unknown[] };
-      encoding: { y: { scale: { type: string } } };
-    };
-    expect(spec.data.values).toHaveLength(3);
-    expect(spec.encoding.y.scale.type).toBe('log');
-    const view = await chartView(rows);
-    await view.runAsync();
-    // bars of 25-50 GFLOP/s on a log axis that does not start at zero
-    const [lo, hi] = view.scale('y').domain() as [number, number];
-    expect(lo).toBeGreaterThan(0);
-    expect(hi).toBeGreaterThanOrEqual(50);
-    view.finalize();
-    const svg = await renderChart(rows);
-    expect(svg.startsWith('<svg')).toBe(true);
-    expect(svg).toContain('</svg>');
-    expect(svg).toContain('im2col');
-    expect(svg).toContain('GFLOP/s');
   });
 });
