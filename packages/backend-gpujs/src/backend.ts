@@ -4,6 +4,7 @@ import {
   type Capabilities,
   type Conv2dBackend,
   defineBackend,
+  FLOAT32_MAX_COORDINATE,
   fail,
   MAX_TENSOR_ELEMENTS,
 } from '@conv2d/core';
@@ -55,6 +56,9 @@ function capabilitiesOf(mode: GpujsMode, limit: number | undefined): Capabilitie
     maxElements: Math.min(maxElements(mode), limit ?? Number.POSITIVE_INFINITY),
     accumulation: 'float32',
     dxMethods: Object.freeze(['direct'] as const),
+    // Kernel indexes are float32 on GL and WebGPU (and in the webasm build); the cpu mode
+    // runs JavaScript numbers. Larger strides, paddings and dilations run compacted.
+    ...(mode === 'cpu' ? {} : { maxCoordinate: FLOAT32_MAX_COORDINATE }),
   });
 }
 

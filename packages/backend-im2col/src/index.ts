@@ -6,6 +6,7 @@ import {
   checkOptionsObject,
   defineBackend,
   fail,
+  INT32_MAX_COORDINATE,
   MAX_TENSOR_ELEMENTS,
   requireInteger,
 } from '@conv2d/core';
@@ -65,6 +66,8 @@ export const capabilities: Capabilities = Object.freeze({
   maxElements: MAX_TENSOR_ELEMENTS,
   accumulation: 'float32',
   dxMethods: Object.freeze([...DX_METHODS]),
+  // The Wasm kernels index in i32: larger strides, paddings and dilations run compacted.
+  maxCoordinate: INT32_MAX_COORDINATE,
 });
 
 interface NodeThreads {

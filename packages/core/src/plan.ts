@@ -380,15 +380,21 @@ class PreparedPlan<H> implements Conv2dPlan {
   async setWeights(w: Tensor, b: Tensor | null = null): Promise<void> {
     this.ensureLive();
     const d = this.description;
-    const wd = this.operand('w', w, d.wShape, 'weight shape');
-    if (!(wd instanceof Float32Array)) {
-      fail(
-        'invalid-tensor',
-        'w',
-        'a device tensor',
-        'a host tensor (weights are set from host arrays)',
-      );
+    // Checked by kind, not by handle: a CPU engine's device handle is a Float32Array too.
+    for (const [name, t] of [
+      ['w', w],
+      ['b', b],
+    ] as const) {
+      if (isDeviceTensor(t)) {
+        fail(
+          'invalid-tensor',
+          name,
+          'a device tensor',
+          'a host tensor (weights are set from host arrays)',
+        );
+      }
     }
+    const wd = this.operand('w', w, d.wShape, 'weight shape') as Float32Array;
     let bd: Float32Array | null = null;
     if (d.hasBias) {
       if (b === null || b === undefined) {

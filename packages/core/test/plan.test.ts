@@ -242,6 +242,15 @@ describe('plan misuse is a typed error', () => {
     expect(await codeOf(a.backward(dy(), s))).toBe('disposed');
   });
 
+  it('rejects device tensors as weights, on CPU backends too', async () => {
+    const backend = scaleBackend();
+    const plan = await backend.plan(spec);
+    const w = await backend.upload(tensor([1, 1, 1, 1], [2]));
+    const b = await backend.upload(tensor([1], [0]));
+    expect(await codeOf(plan.setWeights(w as never, tensor([1])))).toBe('invalid-tensor');
+    expect(await codeOf(plan.setWeights(tensor([1, 1, 1, 1]), b as never))).toBe('invalid-tensor');
+  });
+
   it('rejects device tensors of another backend', async () => {
     const plan = await readyPlan();
     const other = await scaleBackend().upload(x());
