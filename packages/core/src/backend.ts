@@ -1,3 +1,4 @@
+import { engineDescription } from './compact.js';
 import {
   type ConvDescription,
   checkTensor,
@@ -27,6 +28,13 @@ export interface Capabilities {
   readonly accumulation: 'float32' | 'float64';
   /** The dX methods the engine implements. */
   readonly dxMethods: readonly ('col2im' | 'transposed' | 'direct')[];
+  /**
+   * Largest index value the engine's arithmetic handles exactly, sums of two included: per
+   * spatial axis the padded input extent and the stride. `INT32_MAX_COORDINATE` for 32-bit
+   * integer indexing, `FLOAT32_MAX_COORDINATE` for float32; absent: any (float64, as core).
+   * A larger call runs on an equivalent compacted description or is rejected `too-large`.
+   */
+  readonly maxCoordinate?: number;
 }
 
 /** Which gradients a backward call should compute. Missing fields mean true. */
@@ -98,12 +106,15 @@ export interface BackendKernels<H = Float32Array> {
   dispose?(): void;
 }
 
-/** Rejects a description the engine cannot run, with the reason. */
+/**
+ * Rejects a description the engine cannot run, with the reason; returns the description its
+ * kernels run (see `engineDescription`: `desc`, or an equivalent with smaller index values).
+ */
 export function checkCapabilities(
   desc: ConvDescription,
   caps: Capabilities,
   backendName: string,
-): void {
+): ConvDescription {
   if (!caps.layouts.includes(desc.layout)) {
     fail(
       'unsupported',
@@ -143,6 +154,7 @@ export function checkCapabilities(
       );
     }
   }
+  return engineDescription(desc, caps, backendName);
 }
 
 function tensorOf(shape: readonly number[], data: Float32Array): Tensor {
@@ -176,25 +188,27 @@ export function defineBackend<H = Float32Array>(
   };
   const device = new Device<H>(name, kernels.store ?? (hostStore as unknown as TensorStore<H>));
   const plans = new Set<Conv2dPlan>();
-  const prepare = (desc: ConvDescription) =>
-    kernels.plan
-      ? kernels.plan(desc)
-      : (planFromOneShot(desc, kernels) as unknown as EnginePlan<H, unknown>);
+  const prepare = (desc: ConvDescription) => {
+    const run = checkCapabilities(desc, capabilities, name);
+    return kernels.plan
+      ? kernels.plan(run)
+      : (planFromOneShot(run, kernels) as unknown as EnginePlan<H, unknown>);
+  };
   return {
     name,
     capabilities,
     async forward(x, w, b, options) {
       ensureLive();
       const desc = validateForward(x, w, b, options);
-      checkCapabilities(desc, capabilities, name);
+      const run = checkCapabilities(desc, capabilities, name);
       if (desc.ySize === 0) return tensorOf(desc.yShape, new Float32Array(0));
-      const y = await kernels.forward(desc, x.data, w.data, b ? b.data : null);
+      const y = await kernels.forward(run, x.data, w.data, b ? b.data : null);
       return tensorOf(desc.yShape, checkResult(name, 'y', y, desc.ySize));
     },
     async backward(dy, x, w, options, wanted = {}) {
       ensureLive();
       const desc = validateBackward(dy, x, w, options);
-      checkCapabilities(desc, capabilities, name);
+      const run = checkCapabilities(desc, capabilities, name);
       const want = { dx: wanted.dx ?? true, dw: wanted.dw ?? true, db: wanted.db ?? true };
       let grads: Partial<Record<'dx' | 'dw' | 'db', Float32Array>> = {};
       if (desc.batch === 0) {
@@ -205,7 +219,7 @@ export function defineBackend<H = Float32Array>(
           db: new Float32Array(desc.outChannels),
         };
       } else if (want.dx || want.dw || want.db) {
-        grads = await kernels.backward(desc, dy.data, x.data, w.data, want);
+        grads = await kernels.backward(run, dy.data, x.data, w.data, want);
       }
       return {
         dx: want.dx ? tensorOf(desc.xShape, checkResult(name, 'dx', grads.dx, desc.xSize)) : null,

@@ -211,6 +211,20 @@ export function describeConv(
   const ekw = dw * (kw - 1) + 1;
   const [pt, pb, pl, pr] =
     o.padding === 'same' ? [...samePadding(h, ekh, sh), ...samePadding(w, ekw, sw)] : o.padding;
+  // Core's shape math and the float64 oracle are exact while every padded extent is.
+  for (const [name, padded] of [
+    ['height', h + pt + pb],
+    ['width', w + pl + pr],
+  ] as const) {
+    if (padded > Number.MAX_SAFE_INTEGER) {
+      fail(
+        'too-large',
+        'options.padding',
+        [pt, pb, pl, pr],
+        `a padded input ${name} <= 2^53-1 (Number.MAX_SAFE_INTEGER), so that every index is exact`,
+      );
+    }
+  }
   if (ekh > h + pt + pb) {
     fail(
       'kernel-larger-than-padded-input',

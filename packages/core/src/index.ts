@@ -1,4 +1,5 @@
 export * from './backend.js';
+export * from './compact.js';
 export * from './describe.js';
 export * from './device.js';
 export * from './errors.js';
