@@ -9,14 +9,14 @@ import {
   type PreparedPass,
 } from './engines/index.js';
 import type { Layer } from './layers.js';
-import { describeLayer, PASSES, type Pass } from './passes.js';
+import { describeLayer, type Mode, PASSES, type Pass } from './passes.js';
 import type { Command, Reply } from './protocol.js';
 import { registerProviders } from './providers.js';
 import { extractSlice } from './slice.js';
 
 /**
- * A bench child: one engine on one layer, so that its peak RSS is that engine's on that
- * layer. It times each run itself and sends the time (and the slice of the result that the
+ * A bench child: one engine in one mode on one layer, so that its peak RSS is that engine's
+ * (in that mode) on that layer. It times each run itself and sends the time (and the slice of the result that the
  * parent checks) back.
  */
 let adapter: EngineAdapter | null = null;
@@ -24,6 +24,7 @@ let layer: Layer | null = null;
 let inputs: PassInputs | null = null;
 let prepared: PreparedPass | null = null;
 let pass: Pass = 'forward';
+let mode: Mode = 'call';
 
 function loadInputs(l: Layer, dir: string): PassInputs {
   // the parent wrote the tensors once (see runner.ts); generating them here would cost each child a second
@@ -54,13 +55,14 @@ async function warmUp(
   a: EngineAdapter,
   l: Layer,
   absent: Partial<Record<Pass, string>>,
+  m: Mode,
 ): Promise<void> {
   const tiny: Layer = { ...l, batch: 1, height: l.kernel + 1, width: l.kernel + 1 };
   const t = layerTensors(tiny, describeLayer(tiny).yShape);
   for (const p of PASSES) {
     if (absent[p]) continue;
     try {
-      const prepared = await a.prepare(tiny, p, t);
+      const prepared = await a.prepare(tiny, p, t, m);
       await prepared.run();
       prepared.release();
     } catch {
@@ -74,6 +76,7 @@ async function handle(c: Command): Promise<Reply> {
     case 'init': {
       // a process kept for several layers (--quick) keeps its engine
       layer = c.layer;
+      mode = c.mode;
       inputs = null;
       if (!adapter) {
         // peers do not need the registry (nor to load every backend into their memory)
@@ -85,7 +88,7 @@ async function handle(c: Command): Promise<Reply> {
         const why = adapter.absent(c.layer, p);
         if (why) absent[p] = why;
       }
-      await warmUp(adapter, c.layer, absent);
+      await warmUp(adapter, c.layer, absent, mode);
       const maxRssKiB = process.resourceUsage().maxRSS;
       inputs = loadInputs(c.layer, c.dataDir);
       return { ok: true, absent, maxRssKiB };
@@ -96,6 +99,7 @@ async function handle(c: Command): Promise<Reply> {
         layer as Layer,
         c.pass,
         inputs as PassInputs,
+        mode,
       );
       return { ok: true };
     case 'run': {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createBackend, describeConv } from '@conv2d/core';
 import { parseBenchArgs, USAGE } from './args.js';
 import { renderChart } from './chart.js';
-import { registryEngines, selectEngines } from './discover.js';
+import { modesOf, registryEngines, selectEngines } from './discover.js';
 import { LAYERS, layerOptions, layerShapes, quickLayer, selectLayers } from './layers.js';
 import { describeMachine } from './machine.js';
 import { progressReporter } from './progress.js';
@@ -68,6 +68,7 @@ async function main(): Promise<number> {
     engines: engines.map((e) => ({
       name: e.def.name,
       peer: e.def.peer,
+      modes: modesOf(e.def),
       available: e.available,
       ...(e.reason ? { reason: e.reason } : {}),
     })),

@@ -1,5 +1,6 @@
 import { getBackendProvider, listBackends, parseBackendSpec, specsOf } from '@conv2d/core';
 import type { EngineDef } from './engines/types.js';
+import { MODES, type Mode } from './passes.js';
 import { registerProviders } from './providers.js';
 
 export interface EngineEntry {
@@ -19,6 +20,14 @@ export const PEERS: readonly EngineDef[] = [
 /** Extra single-thread runs of these registry backends (their default uses every core). */
 const SINGLE_THREAD = ['im2col'];
 
+/** Backends whose tensors live on a device (GPU memory): their plan mode keeps them resident. */
+const RESIDENT = ['gpujs'];
+
+/** Our backends run both ways; peers the way their users run them: prepared (`plan`). */
+export function modesOf(def: EngineDef): readonly Mode[] {
+  return def.peer ? ['plan'] : MODES;
+}
+
 /**
  * Every spec of every registered backend, probed (an unavailable one is listed with the
  * probe's reason, never dropped), plus `<name>@t1` runs with `{ threads: 1 }` for engines
@@ -36,14 +45,22 @@ export async function registryEngines(providers: readonly string[] = []): Promis
       } catch (e) {
         probe = { available: false, reason: `probe failed: ${(e as Error).message}` };
       }
+      const resident = RESIDENT.includes(provider.name) ? { resident: true } : {};
       out.push({
-        def: { name: spec, kind: 'conv2d', spec, peer: false },
+        def: { name: spec, kind: 'conv2d', spec, peer: false, ...resident },
         available: probe.available,
         ...(probe.available ? {} : { reason: probe.reason ?? 'unavailable here' }),
       });
       if (variant === null && SINGLE_THREAD.includes(provider.name) && probe.available) {
         out.push({
-          def: { name: `${spec}@t1`, kind: 'conv2d', spec, options: { threads: 1 }, peer: false },
+          def: {
+            name: `${spec}@t1`,
+            kind: 'conv2d',
+            spec,
+            options: { threads: 1 },
+            peer: false,
+            ...resident,
+          },
           available: await acceptsThreads(spec),
         });
       }

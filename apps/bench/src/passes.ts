@@ -8,6 +8,16 @@ import { type Layer, layerOptions, layerShapes } from './layers.js';
 export type Pass = 'forward' | 'dx' | 'dw';
 export const PASSES: readonly Pass[] = ['forward', 'dx', 'dw'];
 
+/**
+ * How an engine is driven. `call`: one-shot `forward` / `backward` on plain arrays, every call
+ * validating, packing and allocating anew. `plan`: prepared once (`backend.plan`, weights set
+ * once with `setWeights`), forward with `save`, backward from the saved state, results into
+ * reused buffers or kept resident: how a training loop or a served model runs. Peers run the
+ * way their users run them, which is `plan`.
+ */
+export type Mode = 'call' | 'plan';
+export const MODES: readonly Mode[] = ['call', 'plan'];
+
 export const WANTED: Record<Exclude<Pass, 'forward'>, Required<Wanted>> = {
   dx: { dx: true, dw: false, db: false },
   dw: { dx: false, dw: true, db: true },

@@ -1,4 +1,4 @@
-import type { Pass } from './passes.js';
+import type { Mode, Pass } from './passes.js';
 
 /**
  * - ok: checked, then timed;
@@ -15,6 +15,8 @@ export interface Row {
   pass: Pass;
   /** A backend spec (`im2col:col2im`), a spec run with options (`im2col@t1`) or a peer. */
   engine: string;
+  /** `call` (one-shot calls on plain arrays) or `plan` (prepared once; peers are always `plan`). */
+  mode: Mode;
   peer: boolean;
   status: Status;
   /** Why it is not ok (the mismatch, the skip reason, the error). */
@@ -23,7 +25,7 @@ export interface Row {
   medianMs: number | null;
   /** FLOPs / median time, core's count `2·N·Cout·Hout·Wout·(Cin/groups)·Kh·Kw`. */
   gflops: number | null;
-  /** Peak resident memory of the process that ran this engine on this layer (all passes). */
+  /** Peak resident memory of the process that ran this engine in this mode on this layer (all passes). */
   peakRssMiB: number | null;
   /** Median absolute deviation of the repetitions. */
   spreadMs?: number;
@@ -31,7 +33,10 @@ export interface Row {
   maxMs?: number;
   reps?: number;
   flops: number;
-  /** Best peer's median / this median: above 1 is faster than every peer on this row. */
+  /**
+   * Best peer's median / this median: above 1 is faster than every peer on this layer and
+   * pass. Rows of both modes are ratioed to the same peers, which run as their users run them.
+   */
   vsBestPeer?: number;
   /** What the result was checked against: the whole layer or a slice of it. */
   checked?: string;
@@ -54,6 +59,8 @@ export interface Machine {
 export interface EngineInfo {
   name: string;
   peer: boolean;
+  /** The modes it is measured in. */
+  modes: readonly Mode[];
   available: boolean;
   reason?: string;
 }

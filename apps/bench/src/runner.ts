@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import type { Conv2dBackend } from '@conv2d/core';
 import { ChildHandle, TimeoutError } from './child-handle.js';
 import { layerTensors } from './data.js';
-import type { EngineEntry } from './discover.js';
+import { type EngineEntry, modesOf } from './discover.js';
 import type { Layer } from './layers.js';
-import { describeLayer, gflops, PASSES, type Pass, passFlops } from './passes.js';
+import { describeLayer, gflops, type Mode, PASSES, type Pass, passFlops } from './passes.js';
 import type { Reply } from './protocol.js';
 import type { Row } from './results.js';
 import { summarize } from './stats.js';
@@ -78,10 +78,18 @@ export interface RunOptions {
 }
 
 /** What a cell came to: a row without the fields every row of the layer and pass shares. */
-type Outcome = Omit<Row, 'layer' | 'pass' | 'flops' | 'engine' | 'peer' | 'peakRssMiB'>;
+type Outcome = Omit<Row, 'layer' | 'pass' | 'flops' | 'engine' | 'mode' | 'peer' | 'peakRssMiB'>;
+
+/** One engine driven in one mode: its own child process, so its own peak RSS. */
+interface Contestant {
+  engine: EngineEntry;
+  mode: Mode;
+  /** `<engine>|<mode>`: keys its child, its absent passes, its RSS and its best rates. */
+  key: string;
+}
 
 interface Cell {
-  engine: EngineEntry;
+  contestant: Contestant;
   child: ChildHandle;
   times: number[];
   planned: number;
@@ -116,17 +124,21 @@ function writeLayerData(l: Layer, dir: string): void {
 }
 
 /**
- * Runs every engine on every layer and pass: each engine's layer in its own child process
- * (peak RSS), each result checked before timing, warm-up, then repetitions interleaved
- * across engines, a budget per cell and a cap per run. Returns one row per cell; a pass an
- * engine lacks gives no row.
+ * Runs every engine, in each of its modes, on every layer and pass: each engine's mode and
+ * layer in its own child process (peak RSS), each result checked before timing, warm-up,
+ * then repetitions interleaved across engines and modes, a budget per cell and a cap per
+ * run. Returns one row per cell; a pass an engine lacks gives no row.
  */
 export async function runBench(o: RunOptions): Promise<Row[]> {
   const rows: Row[] = [];
-  const engines = o.engines.filter((e) => e.available);
-  const total = o.layers.length * PASSES.length * engines.length;
+  const contestants: Contestant[] = o.engines
+    .filter((e) => e.available)
+    .flatMap((engine) =>
+      modesOf(engine.def).map((mode) => ({ engine, mode, key: `${engine.def.name}|${mode}` })),
+    );
+  const total = o.layers.length * PASSES.length * contestants.length;
   let done = 0;
-  // best GFLOP/s seen per engine and pass: predicts runs that would blow the cap
+  // best GFLOP/s seen per engine, mode and pass: predicts runs that would blow the cap
   const bestRate = new Map<string, number>();
   const dataRoot = mkdtempSync(join(tmpdir(), 'conv2d-bench-'));
   const tick = (label: string, row?: Row) => {
@@ -144,29 +156,30 @@ export async function runBench(o: RunOptions): Promise<Row[]> {
       const initErrors = new Map<string, string>();
       const rss = new Map<string, number>();
       const layerRows: Row[] = [];
-      const noteRss = (name: string, kib: number | undefined) => {
-        if (kib !== undefined) rss.set(name, Math.max(rss.get(name) ?? 0, kib / 1024));
+      const noteRss = (key: string, kib: number | undefined) => {
+        if (kib !== undefined) rss.set(key, Math.max(rss.get(key) ?? 0, kib / 1024));
       };
-      // a child per engine; a killed one is replaced for the next pass
-      const childFor = async (e: EngineEntry): Promise<ChildHandle> => {
-        const existing = children.get(e.def.name);
+      // a child per engine and mode; a killed one is replaced for the next pass
+      const childFor = async (c: Contestant): Promise<ChildHandle> => {
+        const existing = children.get(c.key);
         if (existing?.alive && keptLayer.get(existing) === index) return existing;
         const child = existing?.alive ? existing : new ChildHandle(o.childScript);
-        children.set(e.def.name, child);
+        children.set(c.key, child);
         keptLayer.set(child, index);
+        const { def } = c.engine;
         const r = expectOk(
           await child.send(
-            { op: 'init', def: e.def, layer, dataDir, providers: o.providers },
+            { op: 'init', def, mode: c.mode, layer, dataDir, providers: o.providers },
             SETUP_CAP_MS,
           ),
         );
-        absent.set(e.def.name, r.absent ?? {});
-        noteRss(e.def.name, r.maxRssKiB);
+        absent.set(c.key, r.absent ?? {});
+        noteRss(c.key, r.maxRssKiB);
         return child;
       };
       await Promise.all(
-        engines.map((e) =>
-          childFor(e).catch((err: Error) => initErrors.set(e.def.name, err.message)),
+        contestants.map((c) =>
+          childFor(c).catch((err: Error) => initErrors.set(c.key, err.message)),
         ),
       );
       for (const pass of PASSES) {
@@ -177,21 +190,23 @@ export async function runBench(o: RunOptions): Promise<Row[]> {
         for (const s of slices) refs.push(await computeReference(o.oracle, layer, pass, s));
         const checked = checkedLabel(layer, slices);
         const cells: Cell[] = [];
-        const finish = (e: EngineEntry, row: Outcome) => {
+        const labelOf = (c: Contestant) => `${layer.id} ${pass} ${c.engine.def.name} ${c.mode}`;
+        const finish = (c: Contestant, row: Outcome) => {
           const full: Row = {
             ...base,
-            engine: e.def.name,
-            peer: e.def.peer,
+            engine: c.engine.def.name,
+            mode: c.mode,
+            peer: c.engine.def.peer,
             peakRssMiB: null,
             ...row,
           };
           layerRows.push(full);
-          tick(`${layer.id} ${pass} ${e.def.name}`, full);
+          tick(labelOf(c), full);
         };
         const notRun = { medianMs: null, gflops: null };
-        for (const e of engines) {
-          const name = e.def.name;
-          const initError = initErrors.get(name);
+        for (const e of contestants) {
+          const rateKey = `${e.key}|${pass}`;
+          const initError = initErrors.get(e.key);
           if (initError) {
             finish(e, { ...notRun, status: 'failed', reason: `could not start: ${initError}` });
             continue;
@@ -207,12 +222,12 @@ export async function runBench(o: RunOptions): Promise<Row[]> {
             });
             continue;
           }
-          const why = absent.get(name)?.[pass];
+          const why = absent.get(e.key)?.[pass];
           if (why) {
-            tick(`${layer.id} ${pass} ${name} (absent: ${why})`);
+            tick(`${labelOf(e)} (absent: ${why})`);
             continue;
           }
-          const rate = bestRate.get(`${name}|${pass}`);
+          const rate = bestRate.get(rateKey);
           if (rate !== undefined) {
             const predicted = flops / (rate * 1e6);
             if (predicted > o.method.runCapMs * 1.5) {
@@ -226,6 +241,11 @@ export async function runBench(o: RunOptions): Promise<Row[]> {
           }
           try {
             expectOk(await child.send({ op: 'prepare', pass }, SETUP_CAP_MS));
+            // a plan is checked on its second run: reused buffers and a replaced saved state
+            // are where a plan goes wrong when a one-shot call does not
+            if (e.mode === 'plan') {
+              expectOk(await child.send({ op: 'run', slices: [] }, o.method.runCapMs));
+            }
             const first = expectOk(await child.send({ op: 'run', slices }, o.method.runCapMs));
             const got = first.slices ?? [];
             const mismatch =
@@ -241,7 +261,7 @@ export async function runBench(o: RunOptions): Promise<Row[]> {
               continue;
             }
             const ms0 = first.ms as number;
-            bestRate.set(`${name}|${pass}`, Math.max(rate ?? 0, gflops(flops, ms0)));
+            bestRate.set(rateKey, Math.max(rate ?? 0, gflops(flops, ms0)));
             // a second warm-up where it is cheap: the first run also paid for allocation and JIT
             if (ms0 * 4 <= o.method.cellBudgetMs) {
               expectOk(await child.send({ op: 'run', slices: [] }, o.method.runCapMs));
@@ -249,15 +269,18 @@ export async function runBench(o: RunOptions): Promise<Row[]> {
             // a run longer than the whole budget is timed once: its first run is the measure
             // (JIT and allocation are noise at that length)
             if (ms0 > o.method.cellBudgetMs)
-              cells.push({ engine: e, child, times: [ms0], planned: 0 });
-            else cells.push({ engine: e, child, times: [], planned: plannedReps(o.method, ms0) });
+              cells.push({ contestant: e, child, times: [ms0], planned: 0 });
+            else
+              cells.push({
+                contestant: e,
+                child,
+                times: [],
+                planned: plannedReps(o.method, ms0),
+              });
           } catch (err) {
             if (err instanceof TimeoutError) {
               // slower than flops/cap: an upper bound on its rate, so bigger layers are predicted
-              bestRate.set(
-                `${name}|${pass}`,
-                Math.max(rate ?? 0, gflops(flops, o.method.runCapMs)),
-              );
+              bestRate.set(rateKey, Math.max(rate ?? 0, gflops(flops, o.method.runCapMs)));
             }
             finish(e, failure(err));
             await child.send({ op: 'release' }).catch(() => undefined);
@@ -283,26 +306,24 @@ export async function runBench(o: RunOptions): Promise<Row[]> {
           await c.child.send({ op: 'release' }).catch(() => undefined);
           const f = failed.get(c);
           if (f) {
-            finish(c.engine, f);
+            finish(c.contestant, f);
             continue;
           }
           const s = summarize(c.times);
-          bestRate.set(
-            `${c.engine.def.name}|${pass}`,
-            Math.max(bestRate.get(`${c.engine.def.name}|${pass}`) ?? 0, gflops(flops, s.medianMs)),
-          );
-          finish(c.engine, { status: 'ok', ...s, gflops: gflops(flops, s.medianMs), checked });
+          const rateKey = `${c.contestant.key}|${pass}`;
+          bestRate.set(rateKey, Math.max(bestRate.get(rateKey) ?? 0, gflops(flops, s.medianMs)));
+          finish(c.contestant, { status: 'ok', ...s, gflops: gflops(flops, s.medianMs), checked });
         }
       }
-      for (const [name, child] of children) {
+      for (const [key, child] of children) {
         if (child.alive) {
           const r = await child.send({ op: 'rss' }).catch(() => null);
-          if (r?.ok) noteRss(name, r.maxRssKiB);
+          if (r?.ok) noteRss(key, r.maxRssKiB);
         }
         if (o.method.processPerLayer) await child.close();
       }
       for (const row of layerRows) {
-        const peak = rss.get(row.engine);
+        const peak = rss.get(`${row.engine}|${row.mode}`);
         row.peakRssMiB = peak === undefined ? null : Math.round(peak);
       }
       rows.push(...layerRows);

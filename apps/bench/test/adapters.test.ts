@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { layerTensors } from '../src/data.js';
+import { modesOf, PEERS } from '../src/discover.js';
 import { createAdapter } from '../src/engines/index.js';
 import { encodeConvModel } from '../src/engines/onnx-model.js';
 import type { EngineDef } from '../src/engines/types.js';
@@ -24,11 +25,14 @@ async function runAll(
           expectedAbsent(l, p),
         );
         if (absent) continue;
-        const prepared = await adapter.prepare(l, p, inputs);
-        await prepared.run();
-        await prepared.run(); // a second run replaces the first result
-        expectClose(prepared.result(), await oracleResult(l, p));
-        prepared.release();
+        for (const mode of modesOf(def)) {
+          const prepared = await adapter.prepare(l, p, inputs, mode);
+          await prepared.run();
+          // a second run replaces the first result (a plan reuses its buffers and saved state)
+          await prepared.run();
+          expectClose(prepared.result(), await oracleResult(l, p));
+          prepared.release();
+        }
       }
     }
   } finally {
@@ -37,8 +41,23 @@ async function runAll(
 }
 
 describe('engine adapters against the naive oracle', () => {
-  it('conv2d registry backend (naive)', async () => {
+  it('conv2d registry backend (naive): one-shot calls and a plan with out buffers', async () => {
+    expect(modesOf({ name: 'naive', kind: 'conv2d', spec: 'naive', peer: false })).toEqual([
+      'call',
+      'plan',
+    ]);
     await runAll({ name: 'naive', kind: 'conv2d', spec: 'naive', peer: false }, () => false);
+  });
+
+  it('conv2d registry backend, resident plan: device tensors in, read back out', async () => {
+    await runAll(
+      { name: 'naive', kind: 'conv2d', spec: 'naive', peer: false, resident: true },
+      () => false,
+    );
+  });
+
+  it('peers run as their users run them: plan only', () => {
+    for (const def of PEERS) expect(modesOf(def), def.name).toEqual(['plan']);
   });
 
   it('tfjs-cpu: every pass, depthwise included', async () => {

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { createBackend } from '@conv2d/core';
 import { describe, expect, it } from 'vitest';
 import { PEERS, registryEngines, selectEngines } from '../src/discover.js';
+import { PASSES } from '../src/passes.js';
 import { registerProviders } from '../src/providers.js';
 import { consoleTable, markdown } from '../src/report.js';
 import { type Results, type Row, rankAgainstPeers } from '../src/results.js';
@@ -14,6 +15,7 @@ const row = (over: Partial<Row>): Row => ({
   layer: 'B 3x3 c64',
   pass: 'forward',
   engine: 'x',
+  mode: 'call',
   peer: false,
   status: 'ok',
   medianMs: 1,
@@ -79,7 +81,17 @@ describe('a bench run (tiny layers, child processes)', () => {
       expect(
         rows.filter((r) => r.engine === 'tfjs-wasm').map((r) => `${r.layer}|${r.pass}`),
       ).toEqual(['T tiny|forward', 'T tiny|dx', 'T depthwise|forward']);
-      expect(rows.filter((r) => r.engine === 'naive')).toHaveLength(6);
+      // ours in both modes, every pass; peers as their users run them (plan) only
+      const naive = rows.filter((r) => r.engine === 'naive');
+      for (const mode of ['call', 'plan'] as const) {
+        expect(naive.filter((r) => r.mode === mode).map((r) => `${r.layer}|${r.pass}`)).toEqual(
+          layers.flatMap((l) => PASSES.map((p) => `${l.name}|${p}`)),
+        );
+      }
+      expect(rows.filter((r) => r.peer).every((r) => r.mode === 'plan')).toBe(true);
+      // one row per cell: no engine, mode, layer and pass twice
+      const keys = rows.map((r) => `${r.engine}|${r.mode}|${r.layer}|${r.pass}`);
+      expect(new Set(keys).size).toBe(rows.length);
       for (const r of rows) {
         expect(r.status, `${r.engine} ${r.layer} ${r.pass}: ${r.reason}`).toBe('ok');
         expect(r.medianMs).toBeGreaterThan(0);
@@ -92,7 +104,8 @@ describe('a bench run (tiny layers, child processes)', () => {
       const fwd = rows.filter((r) => r.layer === 'T tiny' && r.pass === 'forward');
       const best = Math.min(...fwd.filter((r) => r.peer).map((r) => r.medianMs as number));
       for (const r of fwd) expect(r.vsBestPeer).toBeCloseTo(best / (r.medianMs as number), 9);
-      expect(events.at(-1)).toBe(layers.length * 3 * engines.length);
+      // naive counts twice (call and plan), each peer once
+      expect(events.at(-1)).toBe(layers.length * 3 * (engines.length + 1));
       oracle.dispose();
     },
     60_000,
@@ -111,10 +124,40 @@ describe('a bench run (tiny layers, child processes)', () => {
       providers: [provider],
       childScript,
     });
-    const byPass = Object.fromEntries(rows.map((r) => [r.pass, r]));
-    expect(byPass.forward).toMatchObject({ status: 'wrong', medianMs: null, gflops: null });
-    expect(byPass.forward.reason).toMatch(/^n3-3 .*: y\[\d+\] = /);
-    expect(byPass.dx).toMatchObject({ status: 'failed', reason: 'no backward' });
+    for (const mode of ['call', 'plan'] as const) {
+      const byPass = Object.fromEntries(
+        rows.filter((r) => r.mode === mode).map((r) => [r.pass, r]),
+      );
+      expect(byPass.forward).toMatchObject({ status: 'wrong', medianMs: null, gflops: null });
+      expect(byPass.forward.reason).toMatch(/^n3-3 .*: y\[\d+\] = /);
+      expect(byPass.dx).toMatchObject({ status: 'failed', reason: 'no backward' });
+    }
+    oracle.dispose();
+  });
+
+  it('checks a plan on a repeated call: one that accumulates into its out buffers is wrong', async () => {
+    const provider = fileURLToPath(
+      new URL('./fixtures/accumulating-plan-backend.js', import.meta.url),
+    );
+    await registerProviders([provider]);
+    const oracle = await createBackend('naive');
+    const engines = selectEngines(await registryEngines([provider]), ['accumulating-plan'], false);
+    const rows = await runBench({
+      layers: [tinyLayer()],
+      engines,
+      method: QUICK_METHOD,
+      oracle,
+      providers: [provider],
+      childScript,
+    });
+    expect(rows).toHaveLength(6);
+    for (const r of rows) {
+      if (r.mode === 'call') expect(r.status, `${r.pass}: ${r.reason}`).toBe('ok');
+      else {
+        expect(r.status, r.pass).toBe('wrong');
+        expect(r.medianMs).toBeNull();
+      }
+    }
     oracle.dispose();
   });
 
@@ -138,7 +181,7 @@ describe('a bench run (tiny layers, child processes)', () => {
       providers: [],
       childScript,
     });
-    expect(rows).toHaveLength(3);
+    expect(rows).toHaveLength(6); // both modes
     for (const r of rows) {
       expect(r.status, r.reason).toBe('skipped');
       expect(r.reason).toMatch(/cap/);
@@ -152,17 +195,19 @@ describe('a bench run (tiny layers, child processes)', () => {
 describe('outputs', () => {
   const rows: Row[] = [
     row({ engine: 'im2col', medianMs: 2, gflops: 50 }),
-    row({ engine: 'tfjs-wasm', peer: true, medianMs: 4, gflops: 25 }),
+    row({ engine: 'tfjs-wasm', mode: 'plan', peer: true, medianMs: 4, gflops: 25 }),
     row({ engine: 'naive', status: 'skipped', reason: 'slow', medianMs: null, gflops: null }),
     row({ pass: 'dw', engine: 'im2col', medianMs: 3, gflops: 33 }),
+    row({ engine: 'im2col', mode: 'plan', medianMs: 0.5, gflops: 200 }),
   ];
   rankAgainstPeers(rows);
 
-  it('ranks against the best peer of the row only where a peer ran', () => {
+  it('ranks both modes against the best peer of the row only where a peer ran', () => {
     expect(rows[0].vsBestPeer).toBe(2);
     expect(rows[1].vsBestPeer).toBe(1);
     expect(rows[2].vsBestPeer).toBeUndefined();
     expect(rows[3].vsBestPeer).toBeUndefined();
+    expect(rows[4].vsBestPeer).toBe(8);
   });
 
   it('results.json keeps null for skipped cells and survives JSON', () => {
@@ -171,15 +216,24 @@ describe('outputs', () => {
     expect(skipped).toMatchObject({ medianMs: null, gflops: null, reason: 'slow' });
     for (const x of r.rows) {
       expect(Object.keys(x)).toEqual(
-        expect.arrayContaining(['layer', 'pass', 'engine', 'medianMs', 'gflops', 'peakRssMiB']),
+        expect.arrayContaining([
+          'layer',
+          'pass',
+          'engine',
+          'mode',
+          'medianMs',
+          'gflops',
+          'peakRssMiB',
+        ]),
       );
     }
   });
 
   it('tables list every row, fastest first, with the status', () => {
     const table = consoleTable(rows);
-    expect(table.split('\n').filter((l) => l.startsWith('B 3x3 c64'))).toHaveLength(4);
-    expect(table.indexOf('im2col')).toBeLessThan(table.indexOf('tfjs-wasm'));
+    const full = table.slice(table.indexOf('median ms'));
+    expect(full.split('\n').filter((l) => l.startsWith('B 3x3 c64'))).toHaveLength(5);
+    expect(full).toMatch(/im2col +plan .*\n.*im2col +call .*\n.*tfjs-wasm +plan/);
     expect(table).toContain('skipped: slow');
     const md = markdown({
       machine: {
@@ -196,10 +250,23 @@ describe('outputs', () => {
       },
       method: {},
       layers: [{ name: 'B 3x3 c64', shape: 's', flops: 1 }],
-      engines: [{ name: 'gpujs:webgpu', peer: false, available: false, reason: 'no adapter' }],
+      engines: [
+        {
+          name: 'gpujs:webgpu',
+          peer: false,
+          modes: ['call', 'plan'],
+          available: false,
+          reason: 'no adapter',
+        },
+      ],
       rows,
     });
-    expect(md).toContain('| B 3x3 c64 | forward | im2col | 2.00 |');
+    expect(md).toContain('| B 3x3 c64 | forward | im2col | call | 2.00 |');
+    expect(md).toContain('| B 3x3 c64 | forward | im2col | plan | 0.500 |');
+    // call vs plan: both medians, the plan's gain, each mode against the best peer
+    expect(md).toContain('| B 3x3 c64 | forward | im2col | 2.00 | 0.500 | 4.00x | 2.00x | 8.00x |');
+    expect(md).toContain('| B 3x3 c64 | dw | im2col | 3.00 |  |  |  |  |');
+    expect(md).not.toMatch(/\| forward \| (tfjs-wasm|naive) \| [\d.]+ \| [\d.]+ \|/);
     expect(md).toContain('gpujs:webgpu: no adapter');
   });
 });

@@ -9,7 +9,7 @@ export type { EngineAdapter, EngineDef, PassInputs, PreparedPass } from './types
 export function createAdapter(def: EngineDef): Promise<EngineAdapter> {
   switch (def.kind) {
     case 'conv2d':
-      return createConv2dAdapter(def.spec, def.options);
+      return createConv2dAdapter(def.spec, def.options, def.resident);
     case 'tfjs':
       return createTfjsAdapter(def.backend);
     case 'onnxruntime':
