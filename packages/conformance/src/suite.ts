@@ -10,6 +10,7 @@ import {
   makeInputs,
   runPasses,
 } from './checks.js';
+import { describeExtremeParameters } from './extreme.js';
 import { bundledFixturesDir, loadFixtures } from './fixture-files.js';
 import { invalidCalls } from './invalid-calls.js';
 import { randomTensor, seededRandom } from './random.js';
@@ -243,6 +244,13 @@ export function describeConformance(options: ConformanceOptions): void {
         },
         timeout,
       );
+    });
+
+    describeExtremeParameters({
+      backend: () => backend,
+      isOracle: !!options.isOracle,
+      runs,
+      timeout,
     });
 
     describe('invalid input is rejected with a typed error', () => {
