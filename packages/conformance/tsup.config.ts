@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/runner.ts', 'src/node.ts'],
+  entry: ['src/index.ts', 'src/runner.ts', 'src/node.ts', 'src/stress-child.ts'],
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,

@@ -15,6 +15,7 @@ import { bundledFixturesDir, loadFixtures } from './fixture-files.js';
 import { invalidCalls } from './invalid-calls.js';
 import { randomTensor, seededRandom } from './random.js';
 import { runFixture } from './run-fixture.js';
+import { describeStress, type StressOptions } from './stress-suite.js';
 import { errorBounds } from './tolerance.js';
 
 export interface ConformanceOptions {
@@ -36,6 +37,11 @@ export interface ConformanceOptions {
   isOracle?: boolean;
   /** Per-test timeout in ms (default 120 s: slow engines such as gpu.js cpu mode). */
   timeoutMs?: number;
+  /**
+   * The stress group (stress.ts). Give `spec` (and `provider` when the package is not
+   * `@conv2d/backend-<name>`) so that it runs in a child process; `scale` trims slow engines.
+   */
+  stress?: StressOptions;
 }
 
 async function expectNoProblems(
@@ -252,6 +258,8 @@ export function describeConformance(options: ConformanceOptions): void {
       runs,
       timeout,
     });
+
+    describeStress(options.create, options.stress ?? {}, timeout);
 
     describe('invalid input is rejected with a typed error', () => {
       for (const invalid of invalidCalls) {
