@@ -79,20 +79,25 @@ export interface Conv2dBackend {
  * engine rejects and accepts exactly the same inputs.
  */
 export interface BackendKernels<H = Float32Array> {
-  /** Returns y in desc.layout, length desc.ySize. */
+  /**
+   * Returns y in desc.layout, length desc.ySize. `out`, when given (a plan's caller-owned y,
+   * sharing no memory with x), may be written and returned instead of a fresh array.
+   */
   forward(
     desc: ConvDescription,
     x: Float32Array,
     w: Float32Array,
     b: Float32Array | null,
+    out?: Float32Array,
   ): Promise<Float32Array> | Float32Array;
-  /** Computes the wanted gradients (the others may be omitted). */
+  /** Computes the wanted gradients (the others may be omitted), into `out`'s arrays if it likes. */
   backward(
     desc: ConvDescription,
     dy: Float32Array,
     x: Float32Array,
     w: Float32Array,
     wanted: Required<Wanted>,
+    out?: Partial<Record<'dx' | 'dw' | 'db', Float32Array>>,
   ):
     | Promise<Partial<Record<'dx' | 'dw' | 'db', Float32Array>>>
     | Partial<Record<'dx' | 'dw' | 'db', Float32Array>>;
@@ -103,6 +108,12 @@ export interface BackendKernels<H = Float32Array> {
   plan?(desc: ConvDescription): EnginePlan<H, unknown> | Promise<EnginePlan<H, unknown>>;
   /** Where device tensors live. Default: host arrays (`hostStore`), for CPU engines. */
   store?: TensorStore<H>;
+  /**
+   * Set when `forward` and `backward` have read x, w, b and dy before they return (a synchronous
+   * engine, or one that copies or uploads them first). Otherwise `defineBackend` hands them
+   * copies: a caller may change its arrays as soon as a call has returned its promise.
+   */
+  readsInputsAtCall?: boolean;
   dispose?(): void;
 }
 
@@ -188,6 +199,8 @@ export function defineBackend<H = Float32Array>(
   };
   const device = new Device<H>(name, kernels.store ?? (hostStore as unknown as TensorStore<H>));
   const plans = new Set<Conv2dPlan>();
+  // The values at call time, for an engine that may read them after it first yields.
+  const atCall = (data: Float32Array) => (kernels.readsInputsAtCall ? data : data.slice());
   const prepare = (desc: ConvDescription) => {
     const run = checkCapabilities(desc, capabilities, name);
     return kernels.plan
@@ -202,7 +215,7 @@ export function defineBackend<H = Float32Array>(
       const desc = validateForward(x, w, b, options);
       const run = checkCapabilities(desc, capabilities, name);
       if (desc.ySize === 0) return tensorOf(desc.yShape, new Float32Array(0));
-      const y = await kernels.forward(run, x.data, w.data, b ? b.data : null);
+      const y = await kernels.forward(run, atCall(x.data), atCall(w.data), b && atCall(b.data));
       return tensorOf(desc.yShape, checkResult(name, 'y', y, desc.ySize));
     },
     async backward(dy, x, w, options, wanted = {}) {
@@ -219,7 +232,7 @@ export function defineBackend<H = Float32Array>(
           db: new Float32Array(desc.outChannels),
         };
       } else if (want.dx || want.dw || want.db) {
-        grads = await kernels.backward(run, dy.data, x.data, w.data, want);
+        grads = await kernels.backward(run, atCall(dy.data), atCall(x.data), atCall(w.data), want);
       }
       return {
         dx: want.dx ? tensorOf(desc.xShape, checkResult(name, 'dx', grads.dx, desc.xSize)) : null,

@@ -146,13 +146,18 @@ export interface EnginePlan<H = Float32Array, S = unknown> {
   dispose?(): void;
 }
 
-/** The one-shot kernels a plan falls back on when an engine prepares nothing. */
+/**
+ * The one-shot kernels a plan falls back on when an engine prepares nothing. A plan passes
+ * the caller's result buffers as `out`: a kernel may write into them and return them (no
+ * fresh array, no copy), or ignore them (core copies what it returns).
+ */
 export interface OneShotKernels {
   forward(
     desc: ConvDescription,
     x: Float32Array,
     w: Float32Array,
     b: Float32Array | null,
+    out?: Float32Array,
   ): Awaitable<Float32Array>;
   backward(
     desc: ConvDescription,
@@ -160,6 +165,7 @@ export interface OneShotKernels {
     x: Float32Array,
     w: Float32Array,
     wanted: Required<Wanted>,
+    out?: Partial<Record<GradientName, Float32Array>>,
   ): Awaitable<Partial<Record<GradientName, Float32Array>>>;
 }
 
@@ -181,9 +187,10 @@ export function planFromOneShot(
     },
     async forward(x, request) {
       const saved = request.save ? x.slice() : null; // before the kernel: x as it is now
-      return { y: await kernels.forward(desc, x, w, b), saved };
+      return { y: await kernels.forward(desc, x, w, b, request.out ?? undefined), saved };
     },
-    backward: (dy, saved, request) => kernels.backward(desc, dy, saved, w, request.wanted),
+    backward: (dy, saved, request) =>
+      kernels.backward(desc, dy, saved, w, request.wanted, request.out),
     save: (x) => x.slice(),
     release() {},
   };

@@ -110,6 +110,36 @@ describe('plans over one-shot kernels', () => {
     expect(dw.data[0]).toBe(5);
   });
 
+  it('hands out buffers to one-shot kernels that write into them', async () => {
+    const given: (Float32Array | undefined)[] = [];
+    const backend = defineBackend('in-place', caps, {
+      forward(_d, x, w, _b, out) {
+        given.push(out);
+        const y = out ?? new Float32Array(x.length);
+        for (let i = 0; i < x.length; i++) y[i] = w[0] * x[i];
+        return y;
+      },
+      backward(_d, dy, _x, w, _wanted, out) {
+        given.push(out?.dx);
+        const dx = out?.dx ?? new Float32Array(dy.length);
+        for (let i = 0; i < dy.length; i++) dx[i] = w[0] * dy[i];
+        return { dx, dw: new Float32Array(1), db: new Float32Array(1) };
+      },
+    });
+    const plan = await backend.plan(spec);
+    await plan.setWeights(tensor([1, 1, 1, 1], [3]), tensor([1], [0]));
+    const out = tensor([1, 1, 2, 2]);
+    await plan.forward(x(), { out });
+    const dx = tensor([1, 1, 2, 2]);
+    await plan.backward(dy(), x(), { out: { dx } });
+    await plan.forward(x());
+    expect(given[0]).toBe(out.data);
+    expect(given[1]).toBe(dx.data);
+    expect(given[2]).toBeUndefined();
+    expect([...out.data]).toEqual([3, 6, 9, 12]);
+    expect([...dx.data]).toEqual([3, 0, 0, 3]);
+  });
+
   it('runs backward from x alone', async () => {
     const plan = await readyPlan();
     const g = await plan.backward(dy(), x(), { wanted: { dx: false } });
