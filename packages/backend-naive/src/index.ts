@@ -19,14 +19,18 @@ export const naiveCapabilities: Capabilities = Object.freeze<Capabilities>({
   dxMethods: ['direct'],
 });
 
-/** The reference backend: direct loops, float64 accumulation, every option. */
+/**
+ * The reference backend: direct loops, float64 accumulation, every option. Its plans are core's
+ * plans over these kernels (`planFromOneShot`): the loops write into a plan caller's `out`
+ * buffers directly, so nothing else needs preparing.
+ */
 export function createNaiveBackend(): Conv2dBackend {
   return defineBackend('naive', naiveCapabilities, {
-    forward: (desc, x, w, b) => forward(desc, x, w, b),
-    backward: (desc, dy, x, w, wanted) => ({
-      dx: wanted.dx ? inputGradient(desc, dy, w) : undefined,
-      dw: wanted.dw ? weightGradient(desc, dy, x) : undefined,
-      db: wanted.db ? biasGradient(desc, dy) : undefined,
+    forward: (desc, x, w, b, out) => forward(desc, x, w, b, out),
+    backward: (desc, dy, x, w, wanted, out = {}) => ({
+      dx: wanted.dx ? inputGradient(desc, dy, w, out.dx) : undefined,
+      dw: wanted.dw ? weightGradient(desc, dy, x, out.dw) : undefined,
+      db: wanted.db ? biasGradient(desc, dy, out.db) : undefined,
     }),
   });
 }

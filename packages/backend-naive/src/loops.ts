@@ -2,7 +2,8 @@ import type { ConvDescription } from '@conv2d/core';
 
 /*
  * The convolution formula written out as loops, one function per pass, float64 accumulators.
- * Every output element is one sum (a gather), so each result is rounded to float32 once.
+ * Every output element is one sum (a gather), so each result is rounded to float32 once; and
+ * each is assigned, not accumulated, so a pass can write into a caller's buffer as it is.
  *
  *   Y[n,co,i,j] = b[co] + sum_{ci in group(co)} sum_{m,q} Xpad[n, ci, i*Sh + m*Dh, j*Sw + q*Dw] * W[co, ci-g0, m, q]
  */
@@ -17,8 +18,8 @@ export function forward(
   x: Float32Array,
   w: Float32Array,
   b: Float32Array | null,
+  y: Float32Array = new Float32Array(d.ySize),
 ): Float32Array {
-  const y = new Float32Array(d.ySize);
   const xs = d.xStrides;
   const ys = d.yStrides;
   for (let n = 0; n < d.batch; n++) {
@@ -52,8 +53,12 @@ export function forward(
  * dX[n,ci,h,x] = sum over the output positions whose window covers (h,x): for each kernel tap
  * (m,q), the output row i with i*Sh + m*Dh - padTop = h exists only when the stride divides.
  */
-export function inputGradient(d: ConvDescription, dy: Float32Array, w: Float32Array): Float32Array {
-  const dx = new Float32Array(d.xSize);
+export function inputGradient(
+  d: ConvDescription,
+  dy: Float32Array,
+  w: Float32Array,
+  dx: Float32Array = new Float32Array(d.xSize),
+): Float32Array {
   const xs = d.xStrides;
   const ys = d.yStrides;
   for (let n = 0; n < d.batch; n++) {
@@ -93,8 +98,8 @@ export function weightGradient(
   d: ConvDescription,
   dy: Float32Array,
   x: Float32Array,
+  dw: Float32Array = new Float32Array(d.wSize),
 ): Float32Array {
-  const dw = new Float32Array(d.wSize);
   const xs = d.xStrides;
   const ys = d.yStrides;
   for (let co = 0; co < d.outChannels; co++) {
@@ -125,8 +130,11 @@ export function weightGradient(
 }
 
 /** db[co] = sum over n,i,j of dY[n,co,i,j]. */
-export function biasGradient(d: ConvDescription, dy: Float32Array): Float32Array {
-  const db = new Float32Array(d.outChannels);
+export function biasGradient(
+  d: ConvDescription,
+  dy: Float32Array,
+  db: Float32Array = new Float32Array(d.outChannels),
+): Float32Array {
   const ys = d.yStrides;
   for (let co = 0; co < d.outChannels; co++) {
     let acc = 0;
