@@ -26,11 +26,6 @@ export interface Im2colBackendOptions {
   /** How dX is computed. Default: `col2im` (measured faster, see README). */
   dxMethod?: DxMethod;
   /**
-   * Training mode: forward keeps the whole im2col matrix (when it fits in `workspaceBytes`)
-   * and a backward on the same x array reuses it for dW. Do not modify x in between.
-   */
-  keepIm2col?: boolean;
-  /**
    * Passes below this many flops run on the calling thread, where handing work to the pool
    * costs more than it saves. Default 2e7 (about a millisecond of GEMM work): on smaller
    * passes (the bench's 1x1/2 projection D, 13 MFLOP, and depthwise E, 7 MFLOP) waking a
@@ -50,13 +45,7 @@ export const DEFAULT_WORKSPACE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_DX_METHOD: DxMethod = 'col2im';
 export const DX_METHODS: readonly DxMethod[] = ['col2im', 'transposed'];
 
-const KNOWN_OPTIONS = new Set([
-  'threads',
-  'workspaceBytes',
-  'dxMethod',
-  'keepIm2col',
-  'minThreadedFlops',
-]);
+const KNOWN_OPTIONS = new Set(['threads', 'workspaceBytes', 'dxMethod', 'minThreadedFlops']);
 export const DEFAULT_MIN_THREADED_FLOPS = 2e7;
 
 export const capabilities: Capabilities = Object.freeze({
@@ -106,9 +95,6 @@ function checkOptions(options: Im2colBackendOptions): void {
   if (minFlops !== undefined && !(typeof minFlops === 'number' && minFlops >= 0)) {
     fail('invalid-option', 'options.minThreadedFlops', minFlops, 'a number >= 0');
   }
-  if (options.keepIm2col !== undefined && typeof options.keepIm2col !== 'boolean') {
-    fail('invalid-option', 'options.keepIm2col', options.keepIm2col, 'a boolean');
-  }
 }
 
 /**
@@ -128,7 +114,6 @@ export async function createIm2colBackend(
     threads,
     workspaceBytes,
     dxMethod,
-    keepIm2col: options.keepIm2col ?? false,
     minThreadedFlops: options.minThreadedFlops ?? DEFAULT_MIN_THREADED_FLOPS,
     startPool: node && threads > 1 ? (workers) => WorkerPool.create(workers) : null,
   });

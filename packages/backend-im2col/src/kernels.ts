@@ -9,7 +9,13 @@ import {
 import { directForward, directInputGrad, directWeightGrad } from './direct.js';
 import { col2imTile, im2colTile } from './im2col.js';
 import { forwardNhwc } from './nhwc.js';
-import { RESIDENT_TILE_FLOATS, residentTile, stageBand, unstageBand } from './resident.js';
+import {
+  RESIDENT_TILE_FLOATS,
+  type ResidentLayout,
+  residentTile,
+  stageBand,
+  unstageBand,
+} from './resident.js';
 
 /**
  * A job is one pass cut into independent tasks. The same object runs on the calling thread
@@ -175,10 +181,29 @@ function im2colSource(
 
 /**
  * Whether the im2col tiles of this job are built inside the Wasm GEMM's memory (resident.ts)
- * rather than in the JS workspace: no JS im2col, no copy of each tile into the kernel.
+ * rather than in the JS workspace: no JS im2col, no copy of each tile into the kernel. A job
+ * with a kept X_hat (`cache`) cuts its tiles the same way, so a plan's saved state gives the
+ * one-shot numbers bit for bit (the same products summed in the same order).
  */
 function residentTiles(job: Job): boolean {
-  return job.cache === null && !isPointwise(job.desc) && gemmImplementation() === 'wasm-simd';
+  return !isPointwise(job.desc) && gemmImplementation() === 'wasm-simd';
+}
+
+/** Copies the tile (rows x width) at the layout's tileAt into X_hat (row stride P) at `to`. */
+function keepTile(
+  layout: ResidentLayout,
+  rows: number,
+  width: number,
+  cache: Float32Array,
+  to: number,
+  P: number,
+) {
+  const region = wasmResident(layout.floats); // the same reservation: its output tile stays
+  const from = layout.tileAt;
+  for (let r = 0; r < rows; r++) {
+    const at = from + r * width;
+    cache.set(region.subarray(at, at + width), to + r * P);
+  }
 }
 
 /**
@@ -217,7 +242,7 @@ function forwardGemm(job: Job, ws: Float32Array, n: number, g: number, task: Tas
       y.fill(job.b[first + oc], row + p0, row + p1);
     }
   }
-  const [kc, pc] = job.cache ? [K, p1 - p0] : tileShape(K, p1 - p0, job.tileFloats);
+  const [kc, pc] = tileShape(K, p1 - p0, job.tileFloats);
   for (let pt = p0; pt < p1; pt += pc) {
     const pe = Math.min(p1, pt + pc);
     for (let kt = 0; kt < K; kt += kc) {
@@ -288,6 +313,11 @@ function forwardResident(job: Job, n: number, g: number, task: Task) {
     for (let kt = 0; kt < K; kt += kc) {
       const ke = Math.min(K, kt + kc);
       residentTile(d, layout, x, xBase, g, kt, ke, pt, pe);
+      // X_hat for backward, once per position range (channel-split tasks share it)
+      if (job.cache && task.co0 === 0) {
+        const at = ((n * d.groups + g) * K + kt) * P + pt;
+        keepTile(layout, ke - kt, width, job.cache, at, P);
+      }
       const beta = kt === 0 && !bias ? 0 : 1;
       sgemmWasmResident(
         false,
@@ -329,20 +359,20 @@ function weightGemm(job: Job, ws: Float32Array, slot: number, n: number, g: numb
   const dy = job.y as Float32Array;
   const accBase = slot * d.wSize + wBase;
   const resident = residentTiles(job);
-  const [kc, pc] = job.cache
-    ? [K, p1 - p0]
-    : tileShape(
-        K,
-        p1 - p0,
-        resident ? Math.min(job.tileFloats, RESIDENT_TILE_FLOATS) : job.tileFloats,
-      );
+  const [kc, pc] = tileShape(
+    K,
+    p1 - p0,
+    resident ? Math.min(job.tileFloats, RESIDENT_TILE_FLOATS) : job.tileFloats,
+  );
   const x = job.x as Float32Array;
   const acc = job.acc as Float32Array;
   for (let pt = p0; pt < p1; pt += pc) {
     const pe = Math.min(p1, pt + pc);
-    const layout = resident
-      ? stageBand(d, x, groupBase, 0, d.inChannelsPerGroup, pt, pe, kc * pc)
-      : null;
+    // the tiles of a kept X_hat are read where they are (sgemm copies them in)
+    const layout =
+      resident && !job.cache
+        ? stageBand(d, x, groupBase, 0, d.inChannelsPerGroup, pt, pe, kc * pc)
+        : null;
     for (let kt = 0; kt < K; kt += kc) {
       const ke = Math.min(K, kt + kc);
       if (layout) {

@@ -1,0 +1,30 @@
+import { type ConvDescription, describeConv } from '@conv2d/core';
+import type { Buffers } from '../buffers.js';
+import type { Runner } from '../runner.js';
+
+/** What every pass of one prepared convolution runs with. */
+export interface PassContext {
+  runner: Runner;
+  /** The whole convolution, in the caller's layout. */
+  d: ConvDescription;
+  /** Threads of its passes (1: plain arrays; more: shared ones). */
+  threads: number;
+  get: Buffers;
+}
+
+/** The convolution for `count` images in NCHW, the layout every kernel works in. */
+export function withBatch(d: ConvDescription, count: number): ConvDescription {
+  if (count === d.batch && d.layout === 'NCHW') return d;
+  return describeConv([count, d.inChannels, d.inHeight, d.inWidth], d.wShape, d.bShape, {
+    stride: [d.strideHeight, d.strideWidth],
+    padding: [d.padTop, d.padBottom, d.padLeft, d.padRight],
+    dilation: [d.dilationHeight, d.dilationWidth],
+    groups: d.groups,
+    layout: 'NCHW',
+  });
+}
+
+/** Images per chunk so that the staged buffers (`floats` per image) fit `bytes`. */
+export function imagesPerChunk(d: ConvDescription, floats: number, bytes: number): number {
+  return Math.max(1, Math.min(d.batch, Math.floor(bytes / 4 / floats)));
+}
