@@ -215,18 +215,28 @@ export function compactDescription(d: ConvDescription): ConvDescription {
 }
 
 /**
- * The description an engine's kernels run: `d` when its index values fit the engine's
- * `maxCoordinate`, else the compacted equivalent, else a `too-large` error naming the
- * parameter that does not fit.
+ * Whether some stride, dilation or padding exceeds the input extent of its axis: only then can
+ * part of it not matter. Ordinary convolutions never do, so they reach engines unchanged.
+ */
+function beyondInput(d: ConvDescription): boolean {
+  return axesOf(d).some((a) => Math.max(a.stride, a.dilation, a.padBefore, a.padAfter) > a.size);
+}
+
+/**
+ * The description an engine's kernels run. Engines that declare `maxCoordinate` get the
+ * compacted equivalent when some parameter exceeds its input extent (engine work sized by
+ * padded extents, such as upsampled or bordered copies, then stays small too), else `d`; a
+ * result still past `maxCoordinate` is a `too-large` error naming the parameter. Engines
+ * without it (float64, the oracle) get `d` itself.
  */
 export function engineDescription(
   d: ConvDescription,
   caps: Capabilities,
   backendName: string,
 ): ConvDescription {
-  const limit = Math.min(caps.maxCoordinate ?? MAX_COORDINATE, MAX_COORDINATE);
-  if (coordinateExtent(d) <= limit) return d;
-  const c = compactDescription(d);
+  if (caps.maxCoordinate === undefined) return d;
+  const limit = Math.min(caps.maxCoordinate, MAX_COORDINATE);
+  const c = beyondInput(d) ? compactDescription(d) : d;
   if (coordinateExtent(c) <= limit) return c;
   const [h, w] = axesOf(c);
   const [axis, name, i] = axisExtent(h) > limit ? [h, 'height', 0] : [w, 'width', 1];

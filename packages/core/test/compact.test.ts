@@ -6,10 +6,12 @@ import {
   Conv2dError,
   compactAxis,
   compactDescription,
+  defineBackend,
   describeConv,
   engineDescription,
   FLOAT32_MAX_COORDINATE,
   INT32_MAX_COORDINATE,
+  tensor,
 } from '../src/index.js';
 
 /** Hout from the formula, or null where the kernel does not fit the padded input. */
@@ -157,6 +159,13 @@ describe('compactDescription and engineDescription', () => {
     expect(engineDescription(small, caps(FLOAT32_MAX_COORDINATE), 'test')).toBe(small);
   });
 
+  it('compacts for bounded engines whenever a parameter exceeds its input extent', () => {
+    // Stride 2^20 fits int32, but engine work sized by padded extents should not grow with it.
+    const d = issue(2 ** 20);
+    expect(engineDescription(d, caps(INT32_MAX_COORDINATE), 'test').strideHeight).toBe(3);
+    expect(engineDescription(d, caps(), 'oracle')).toBe(d);
+  });
+
   it('keeps both layouts and only the axis that needs it', () => {
     const d = describeConv([1, 5, 3, 2], [2, 2, 2, 1], [2], {
       layout: 'NHWC',
@@ -218,5 +227,64 @@ describe('compactAxis with huge stride and dilation together', () => {
     const c = expectEquivalent(a);
     expect(axisExtent(c)).toBeLessThan(100);
     expect(c.dilation - c.stride).toBe(1);
+  });
+});
+
+describe('defineBackend hands kernels the engine description', () => {
+  /** An engine that records the strides its kernels are given and returns zeros. */
+  function recording(maxCoordinate: number) {
+    const seen: number[][] = [];
+    const backend = defineBackend('rec', caps(maxCoordinate), {
+      forward: (d) => {
+        seen.push([d.strideHeight, d.strideWidth]);
+        return new Float32Array(d.ySize);
+      },
+      backward: (d) => {
+        seen.push([d.strideHeight, d.strideWidth]);
+        return {
+          dx: new Float32Array(d.xSize),
+          dw: new Float32Array(d.wSize),
+          db: new Float32Array(d.outChannels),
+        };
+      },
+    });
+    return { backend, seen };
+  }
+  const x = tensor([1, 1, 3, 3], new Float32Array(9));
+  const w = tensor([1, 1, 1, 1], new Float32Array(1));
+  const dy = tensor([1, 1, 1, 1], new Float32Array(1));
+
+  it('compacted for one-shot calls and plans when the call exceeds maxCoordinate', async () => {
+    const { backend, seen } = recording(INT32_MAX_COORDINATE);
+    const options = { stride: 2 ** 40 };
+    expect((await backend.forward(x, w, null, options)).shape).toEqual([1, 1, 1, 1]);
+    await backend.backward(dy, x, w, options);
+    const plan = await backend.plan({ xShape: x.shape, wShape: w.shape, options });
+    await plan.setWeights(w);
+    await plan.forward(x);
+    expect(seen).toEqual([
+      [3, 3],
+      [3, 3],
+      [3, 3],
+    ]);
+  });
+
+  it('untouched when the call fits', async () => {
+    const { backend, seen } = recording(INT32_MAX_COORDINATE);
+    await backend.forward(x, w, null, { stride: 2 });
+    expect(seen).toEqual([[2, 2]]);
+  });
+
+  it('too-large before any kernel runs when no equivalent fits', async () => {
+    const { backend, seen } = recording(FLOAT32_MAX_COORDINATE);
+    const options = { padding: [2 ** 25, 0, 0, 0] as [number, number, number, number] };
+    const w2 = tensor([1, 1, 2, 1], new Float32Array(2));
+    await expect(backend.forward(x, w2, null, options)).rejects.toMatchObject({
+      code: 'too-large',
+    });
+    await expect(
+      backend.plan({ xShape: x.shape, wShape: w2.shape, options }),
+    ).rejects.toMatchObject({ code: 'too-large' });
+    expect(seen).toEqual([]);
   });
 });
