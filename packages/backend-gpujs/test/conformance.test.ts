@@ -11,5 +11,8 @@ for (const mode of TESTED_MODES.filter((m) => availability[m].available)) {
     // Every random convolution compiles new kernels (a gpu.js compile is 10-100 ms): keep the
     // count modest so the three modes together stay within a few minutes on two cores.
     propertyRuns: 10,
+    // In a child process; cpu mode is plain JavaScript, so it gets fewer calls (40 overlapping
+    // at the least, and the long run never drops below its 2048).
+    stress: { spec: `gpujs:${mode}`, scale: mode === 'cpu' ? 0.3 : 0.5 },
   });
 }
