@@ -8,6 +8,7 @@ export type { GemmImplementation, ResidentSgemmArgs, Sgemm, SgemmArgs } from './
 export { sgemmTypescript } from './typescript.js';
 export {
   type Im2colGeometry,
+  MAX_PATCH_GEOMETRY,
   type PatchTile,
   setWasmRelaxedSimd,
   sgemmWasm,

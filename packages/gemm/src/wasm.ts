@@ -342,8 +342,21 @@ export type PatchTile = [
   ld: number,
 ];
 
+/**
+ * Largest geometry value `wasmIm2col`/`wasmCol2im` take: the kernel indexes in i32, and sums
+ * of two such values (a padded position plus a stride) must not wrap.
+ */
+export const MAX_PATCH_GEOMETRY = 2 ** 30;
+
 /** Runs the kernel's `patches` (im2col, or col2im when scatter) on the resident region. */
 function patches(scatter: boolean, ...[g, xAt, channels, k0, k1, p0, p1, at, ld]: PatchTile): void {
+  for (const [name, value] of Object.entries(g)) {
+    if (!(Number.isInteger(value) && value >= 0 && value <= MAX_PATCH_GEOMETRY)) {
+      throw new RangeError(
+        `wasmIm2col/wasmCol2im: ${name} must be an integer in [0, ${MAX_PATCH_GEOMETRY}], got ${value}`,
+      );
+    }
+  }
   const kern = requireKernel();
   const KK = g.kernelHeight * g.kernelWidth;
   const xEnd = xAt + channels * g.inHeight * g.inWidth;
