@@ -1,18 +1,19 @@
 import { createNaiveBackend } from '@conv2d/backend-naive';
-import type { Conv2dBackend, Conv2dOptions, Gradients, Tensor } from '@conv2d/core';
+import type { Conv2dBackend, Gradients, Tensor } from '@conv2d/core';
 import { validateForward } from '@conv2d/core';
 import type { RandomConv } from './cases.js';
 import { randomTensor, seededRandom } from './random.js';
+import {
+  type ConformanceApi,
+  type ConvInputs,
+  type PassResults,
+  runPasses,
+  withPlan,
+} from './run-fixture.js';
 import { type Bounds, compare, describeMismatch, errorBounds } from './tolerance.js';
 
-/** The inputs of one random convolution, made from its seed. */
-export interface ConvInputs {
-  x: Tensor;
-  w: Tensor;
-  b: Tensor | null;
-  dy: Tensor;
-  options: Conv2dOptions;
-}
+export type { ConvInputs, PassResults } from './run-fixture.js';
+export { runPasses } from './run-fixture.js';
 
 export function makeInputs(c: RandomConv): ConvInputs {
   const random = seededRandom(c.seed);
@@ -21,17 +22,6 @@ export function makeInputs(c: RandomConv): ConvInputs {
   const b = c.bias ? randomTensor([c.wShape[0] as number], random) : null;
   const desc = validateForward(x, w, b, c.options);
   return { x, w, b, dy: randomTensor(desc.yShape, random), options: c.options };
-}
-
-export interface PassResults {
-  y: Tensor;
-  grads: Gradients;
-}
-
-export async function runPasses(backend: Conv2dBackend, i: ConvInputs): Promise<PassResults> {
-  const y = await backend.forward(i.x, i.w, i.b, i.options);
-  const grads = await backend.backward(i.dy, i.x, i.w, i.options);
-  return { y, grads };
 }
 
 /** Problems found comparing two runs of the same convolution (empty when they agree). */
@@ -64,12 +54,52 @@ export function comparePasses(
   return problems;
 }
 
+/** The results of a pass run, by name, in a fixed order. */
+function resultsOf(r: PassResults): [string, Tensor | null][] {
+  return [
+    ['y', r.y],
+    ['dx', r.grads.dx],
+    ['dw', r.grads.dw],
+    ['db', r.grads.db],
+  ];
+}
+
+/**
+ * Problems found comparing two runs bit for bit (NaN equals NaN, -0 differs from 0): for
+ * results that must be identical, the same engine computing the same sums on the same data.
+ */
+export function identicalPasses(got: PassResults, want: PassResults): string[] {
+  const wanted = new Map(resultsOf(want));
+  const problems: string[] = [];
+  for (const [what, g] of resultsOf(got)) {
+    const v = wanted.get(what) ?? null;
+    if (!g || !v) {
+      if (g !== v) problems.push(`${what} ${g ? 'unexpected' : 'missing'}`);
+      continue;
+    }
+    if (g.shape.join() !== v.shape.join() || g.data.length !== v.data.length) {
+      problems.push(`${what} shape [${g.shape}] vs [${v.shape}]`);
+      continue;
+    }
+    const k = g.data.findIndex((value, index) => !Object.is(value, v.data[index]));
+    if (k >= 0) problems.push(`${what}[${k}] = ${g.data[k]}, expected exactly ${v.data[k]}`);
+  }
+  return problems;
+}
+
 const oracle = createNaiveBackend();
 
-/** Runs a random convolution on the backend and on the naive oracle; returns the differences. */
-export async function checkAgainstOracle(backend: Conv2dBackend, c: RandomConv): Promise<string[]> {
+/**
+ * Runs a random convolution on the backend (through `api`) and on the naive oracle; returns
+ * the differences.
+ */
+export async function checkAgainstOracle(
+  backend: Conv2dBackend,
+  c: RandomConv,
+  api: ConformanceApi = 'call',
+): Promise<string[]> {
   const inputs = makeInputs(c);
-  const got = await runPasses(backend, inputs);
+  const got = await runPasses(backend, inputs, api);
   const want = await runPasses(oracle, inputs);
   const bounds = await errorBounds(inputs.x, inputs.w, inputs.b, inputs.dy, inputs.options);
   return comparePasses(got, want, bounds, c.bias);
@@ -91,9 +121,13 @@ function dotAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
  * The adjoint identity of the bilinear map (x, w) -> conv(x, w) + b:
  * <y, dy> = <x, dX(dy)> + <b, db> = <w, dW(dy)> + <b, db>. Returns the problems found.
  */
-export async function checkAdjoint(backend: Conv2dBackend, c: RandomConv): Promise<string[]> {
+export async function checkAdjoint(
+  backend: Conv2dBackend,
+  c: RandomConv,
+  api: ConformanceApi = 'call',
+): Promise<string[]> {
   const i = makeInputs(c);
-  const { y, grads } = await runPasses(backend, i);
+  const { y, grads } = await runPasses(backend, i, api);
   const bounds = await errorBounds(i.x, i.w, i.b, i.dy, i.options);
   const lhs = dot(y.data, i.dy.data);
   const lhsError = dotAbs(i.dy.data, bounds.y);
@@ -119,19 +153,45 @@ export async function checkAdjoint(backend: Conv2dBackend, c: RandomConv): Promi
  * Central finite differences of L = <conv(x, w) + b, dy> along a few coordinates of x, w and
  * b, against the backend's gradients. L is linear in each argument, so the difference
  * quotient is exact up to the rounding of the forward passes, which the bound accounts for.
+ * Through a plan: the gradients come from `backward(dy, x)`, and one plan runs every forward
+ * with `setWeights` before each (weights changed between calls).
  */
 export async function checkFiniteDifferences(
   backend: Conv2dBackend,
   c: RandomConv,
   probes = 3,
+  api: ConformanceApi = 'call',
 ): Promise<string[]> {
   const i = makeInputs(c);
-  const grads = await backend.backward(i.dy, i.x, i.w, i.options);
-  const random = seededRandom(c.seed ^ 0x5bd1e995);
+  if (api === 'call') {
+    const grads = await backend.backward(i.dy, i.x, i.w, i.options);
+    return compareWithDifferences(i, c.seed, probes, grads, (x, w, b) =>
+      backend.forward(x, w, b, i.options),
+    );
+  }
+  return withPlan(backend, i, async (plan) => {
+    const grads = await plan.backward(i.dy, i.x);
+    return compareWithDifferences(i, c.seed, probes, grads, async (x, w, b) => {
+      await plan.setWeights(w, b);
+      return (await plan.forward(x)).y;
+    });
+  });
+}
+
+type ForwardFn = (x: Tensor, w: Tensor, b: Tensor | null) => Promise<Tensor>;
+
+async function compareWithDifferences(
+  i: ConvInputs,
+  seed: number,
+  probes: number,
+  grads: Gradients,
+  forward: ForwardFn,
+): Promise<string[]> {
+  const random = seededRandom(seed ^ 0x5bd1e995);
   const eps = 0.5;
   const problems: string[] = [];
   const loss = async (x: Tensor, w: Tensor, b: Tensor | null) => {
-    const y = await backend.forward(x, w, b, i.options);
+    const y = await forward(x, w, b);
     const bounds = await errorBounds(x, w, b, i.dy, i.options);
     return { value: dot(y.data, i.dy.data), error: dotAbs(i.dy.data, bounds.y) };
   };

@@ -2,6 +2,8 @@ export * from './cases.js';
 export * from './checks.js';
 export * from './invalid-calls.js';
 export * from './node.js';
+export * from './plan-checks.js';
+export * from './plan-misuse.js';
 export * from './runner.js';
 export * from './stress.js';
 export type { StressOptions } from './stress-suite.js';

@@ -1,6 +1,86 @@
-import { type Conv2dBackend, isConv2dError, type Tensor, transposeLayout } from '@conv2d/core';
+import {
+  type Conv2dBackend,
+  type Conv2dOptions,
+  type Conv2dPlan,
+  type Gradients,
+  isConv2dError,
+  type PlanSpec,
+  type SavedActivations,
+  type Tensor,
+  transposeLayout,
+} from '@conv2d/core';
 import { type Fixture, fixtureOptions, isErrorCase, toTensor } from './fixture.js';
 import { compare, describeMismatch, errorBounds } from './tolerance.js';
+
+/**
+ * How a case reaches the backend: one-shot `forward` / `backward` calls, or a plan (plan,
+ * setWeights, forward with `save`, backward from the saved state; DESIGN.md "Plans").
+ */
+export type ConformanceApi = 'call' | 'plan';
+
+export const CONFORMANCE_APIS: readonly ConformanceApi[] = ['call', 'plan'];
+
+/** The inputs of one convolution and its upstream gradient. */
+export interface ConvInputs {
+  x: Tensor;
+  w: Tensor;
+  b: Tensor | null;
+  dy: Tensor;
+  options: Conv2dOptions;
+}
+
+export interface PassResults {
+  y: Tensor;
+  grads: Gradients;
+}
+
+/** The plan spec of a convolution's inputs (their shapes, unchecked: the plan validates). */
+export function planSpecOf(i: Pick<ConvInputs, 'x' | 'w' | 'b' | 'options'>): PlanSpec {
+  return { xShape: i.x.shape, wShape: i.w.shape, bias: i.b !== null, options: i.options };
+}
+
+/** Runs `use` on a plan made for the inputs, with their weights set; disposes it after. */
+export async function withPlan<T>(
+  backend: Conv2dBackend,
+  i: Pick<ConvInputs, 'x' | 'w' | 'b' | 'options'>,
+  use: (plan: Conv2dPlan) => Promise<T>,
+): Promise<T> {
+  const plan = await backend.plan(planSpecOf(i));
+  try {
+    await plan.setWeights(i.w, i.b);
+    return await use(plan);
+  } finally {
+    plan.dispose();
+  }
+}
+
+/** Forward, then every gradient, through one-shot calls or through a plan. */
+export async function runPasses(
+  backend: Conv2dBackend,
+  i: ConvInputs,
+  api: ConformanceApi = 'call',
+): Promise<PassResults> {
+  if (api === 'call') {
+    const y = await backend.forward(i.x, i.w, i.b, i.options);
+    const grads = await backend.backward(i.dy, i.x, i.w, i.options);
+    return { y, grads };
+  }
+  return withPlan(backend, i, async (plan) => {
+    const { y, saved } = await plan.forward(i.x, { save: true });
+    const grads = await plan.backward(i.dy, saved as SavedActivations);
+    return { y, grads };
+  });
+}
+
+/** Forward alone (an error case needs nothing more to be rejected). */
+function runForward(
+  backend: Conv2dBackend,
+  i: Pick<ConvInputs, 'x' | 'w' | 'b' | 'options'>,
+  api: ConformanceApi,
+): Promise<unknown> {
+  if (api === 'call') return backend.forward(i.x, i.w, i.b, i.options);
+  return withPlan(backend, i, (plan) => plan.forward(i.x));
+}
 
 /** What `--dump` writes for one case: flat arrays in NCHW order, or the error message. */
 export type CaseDump =
@@ -23,20 +103,25 @@ function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Runs forward and backward (for error cases: expects the typed rejection). */
-export async function runFixture(backend: Conv2dBackend, f: Fixture): Promise<CaseResult> {
+/**
+ * Runs forward and backward (for error cases: expects the typed rejection) through the given
+ * API. Invalid inputs reach the same validation a user's call does: the plan's, for plans.
+ */
+export async function runFixture(
+  backend: Conv2dBackend,
+  f: Fixture,
+  api: ConformanceApi = 'call',
+): Promise<CaseResult> {
   const x = toTensor(f.x);
   const w = toTensor(f.w);
   const b = f.b ? toTensor(f.b) : null;
   const options = fixtureOptions(f);
-  if (isErrorCase(f)) return runErrorCase(backend, f, x, w, b);
+  if (isErrorCase(f)) return runErrorCase(f, () => runForward(backend, { x, w, b, options }, api));
 
-  let y: Tensor;
-  let grads: Awaited<ReturnType<Conv2dBackend['backward']>>;
+  let results: PassResults;
   const dy = toTensor(f.dy as NonNullable<Fixture['dy']>);
   try {
-    y = await backend.forward(x, w, b, options);
-    grads = await backend.backward(dy, x, w, options);
+    results = await runPasses(backend, { x, w, b, dy, options }, api);
   } catch (e) {
     return {
       name: f.name,
@@ -45,6 +130,7 @@ export async function runFixture(backend: Conv2dBackend, f: Fixture): Promise<Ca
       dump: { error: errorMessage(e) },
     };
   }
+  const { y, grads } = results;
   const dump: CaseDump = {
     y: nchwData(y, f.layout),
     dx: nchwData(grads.dx as Tensor, f.layout),
@@ -79,15 +165,9 @@ export async function runFixture(backend: Conv2dBackend, f: Fixture): Promise<Ca
   };
 }
 
-async function runErrorCase(
-  backend: Conv2dBackend,
-  f: Fixture,
-  x: Tensor,
-  w: Tensor,
-  b: Tensor | null,
-): Promise<CaseResult> {
+async function runErrorCase(f: Fixture, call: () => Promise<unknown>): Promise<CaseResult> {
   try {
-    await backend.forward(x, w, b, fixtureOptions(f));
+    await call();
   } catch (e) {
     const message = errorMessage(e);
     if (!isConv2dError(e)) {

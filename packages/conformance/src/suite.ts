@@ -13,8 +13,10 @@ import {
 import { describeExtremeParameters } from './extreme.js';
 import { bundledFixturesDir, loadFixtures } from './fixture-files.js';
 import { invalidCalls } from './invalid-calls.js';
+import { describePlanChecks, type PlanAgreement } from './plan-checks.js';
+import { planMisuse } from './plan-misuse.js';
 import { randomTensor, seededRandom } from './random.js';
-import { runFixture } from './run-fixture.js';
+import { CONFORMANCE_APIS, type ConformanceApi, runFixture } from './run-fixture.js';
 import { describeStress, type StressOptions } from './stress-suite.js';
 import { errorBounds } from './tolerance.js';
 
@@ -38,11 +40,19 @@ export interface ConformanceOptions {
   /** Per-test timeout in ms (default 120 s: slow engines such as gpu.js cpu mode). */
   timeoutMs?: number;
   /**
+   * How plan results compare with the one-shot calls and across destinations (out, resident):
+   * `identical` (default) or `within-bounds` for a plan that sums in another order (plan-checks.ts).
+   */
+  planAgreement?: PlanAgreement;
+  /**
    * The stress group (stress.ts). Give `spec` (and `provider` when the package is not
    * `@conv2d/backend-<name>`) so that it runs in a child process; `scale` trims slow engines.
    */
   stress?: StressOptions;
 }
+
+/** Test-name suffix of an API: the one-shot calls keep their names. */
+const through = (api: ConformanceApi) => (api === 'plan' ? ' through a plan' : '');
 
 async function expectNoProblems(
   problems: Promise<string[]> | string[],
@@ -73,15 +83,17 @@ export function describeConformance(options: ConformanceOptions): void {
       it('has fixtures to run', () => {
         expect(fixtures.length).toBeGreaterThan(0);
       });
-      for (const { file, fixture } of fixtures) {
-        it(
-          file,
-          async () => {
-            const result = await runFixture(backend, fixture);
-            expect(result.passed, result.message).toBe(true);
-          },
-          timeout,
-        );
+      for (const api of CONFORMANCE_APIS) {
+        for (const { file, fixture } of fixtures) {
+          it(
+            `${file}${through(api)}`,
+            async () => {
+              const result = await runFixture(backend, fixture, api);
+              expect(result.passed, result.message).toBe(true);
+            },
+            timeout,
+          );
+        }
       }
     });
 
@@ -90,93 +102,97 @@ export function describeConformance(options: ConformanceOptions): void {
     if (!options.isOracle) {
       describe('random convolutions against the naive oracle', () => {
         for (const layout of ['NCHW', 'NHWC'] as const) {
-          it(
-            `forward, dX, dW, db in ${layout}`,
-            async () => {
-              if (!layouts().includes(layout)) {
-                await expect(
-                  backend.forward(
-                    makeInputs(sample(layout)).x,
-                    makeInputs(sample(layout)).w,
-                    null,
-                    { layout },
+          for (const api of CONFORMANCE_APIS) {
+            it(
+              `forward, dX, dW, db in ${layout}${through(api)}`,
+              async () => {
+                if (!layouts().includes(layout)) {
+                  const { x, w } = makeInputs(sample(layout));
+                  const unsupported =
+                    api === 'call'
+                      ? backend.forward(x, w, null, { layout })
+                      : backend.plan({ xShape: x.shape, wShape: w.shape, options: { layout } });
+                  await expect(unsupported).rejects.toMatchObject({ code: 'unsupported' });
+                  return;
+                }
+                await fc.assert(
+                  fc.asyncProperty(randomConv(layout, limits), (c) =>
+                    expectNoProblems(checkAgainstOracle(backend, c, api), c),
                   ),
-                ).rejects.toMatchObject({ code: 'unsupported' });
-                return;
-              }
-              await fc.assert(
-                fc.asyncProperty(randomConv(layout, limits), (c) =>
-                  expectNoProblems(checkAgainstOracle(backend, c), c),
-                ),
-                { numRuns: runs },
-              );
-            },
-            timeout * 4,
-          );
+                  { numRuns: runs },
+                );
+              },
+              timeout * 4,
+            );
+          }
         }
       });
     }
 
     describe('layouts', () => {
-      it(
-        'NHWC results are the NCHW results transposed',
-        async () => {
-          if (!layouts().includes('NHWC') || !layouts().includes('NCHW')) return;
-          await fc.assert(
-            fc.asyncProperty(randomConv('NCHW', limits), async (c) => {
-              const nchw = makeInputs(c);
-              const toNhwc = {
-                ...nchw,
-                x: transposeLayout(nchw.x, 'NCHW', 'NHWC'),
-                dy: transposeLayout(nchw.dy, 'NCHW', 'NHWC'),
-                options: { ...nchw.options, layout: 'NHWC' as const },
-              };
-              const a = await runPasses(backend, nchw);
-              const b = await runPasses(backend, toNhwc);
-              const back = {
-                y: transposeLayout(b.y, 'NHWC', 'NCHW'),
-                grads: {
-                  ...b.grads,
-                  dx: b.grads.dx && transposeLayout(b.grads.dx, 'NHWC', 'NCHW'),
-                },
-              };
-              const bounds = await errorBounds(nchw.x, nchw.w, nchw.b, nchw.dy, nchw.options);
-              // two independently rounded results: twice the bound of one
-              await expectNoProblems(comparePasses(back, a, bounds, c.bias, 2), c);
-            }),
-            { numRuns: Math.max(5, Math.ceil(runs / 3)) },
-          );
-        },
-        timeout * 2,
-      );
+      for (const api of CONFORMANCE_APIS) {
+        it(
+          `NHWC results are the NCHW results transposed${through(api)}`,
+          async () => {
+            if (!layouts().includes('NHWC') || !layouts().includes('NCHW')) return;
+            await fc.assert(
+              fc.asyncProperty(randomConv('NCHW', limits), async (c) => {
+                const nchw = makeInputs(c);
+                const toNhwc = {
+                  ...nchw,
+                  x: transposeLayout(nchw.x, 'NCHW', 'NHWC'),
+                  dy: transposeLayout(nchw.dy, 'NCHW', 'NHWC'),
+                  options: { ...nchw.options, layout: 'NHWC' as const },
+                };
+                const a = await runPasses(backend, nchw, api);
+                const b = await runPasses(backend, toNhwc, api);
+                const back = {
+                  y: transposeLayout(b.y, 'NHWC', 'NCHW'),
+                  grads: {
+                    ...b.grads,
+                    dx: b.grads.dx && transposeLayout(b.grads.dx, 'NHWC', 'NCHW'),
+                  },
+                };
+                const bounds = await errorBounds(nchw.x, nchw.w, nchw.b, nchw.dy, nchw.options);
+                // two independently rounded results: twice the bound of one
+                await expectNoProblems(comparePasses(back, a, bounds, c.bias, 2), c);
+              }),
+              { numRuns: Math.max(5, Math.ceil(runs / 3)) },
+            );
+          },
+          timeout * 2,
+        );
+      }
     });
 
     describe('gradients', () => {
-      it(
-        'match central finite differences of <conv(x, w) + b, dy>',
-        async () => {
-          await fc.assert(
-            fc.asyncProperty(randomConv(layouts()[0] as Layout, limits), (c) =>
-              expectNoProblems(checkFiniteDifferences(backend, c), c),
-            ),
-            { numRuns: Math.max(4, Math.ceil(runs / 5)) },
-          );
-        },
-        timeout * 2,
-      );
+      for (const api of CONFORMANCE_APIS) {
+        it(
+          `match central finite differences of <conv(x, w) + b, dy>${through(api)}`,
+          async () => {
+            await fc.assert(
+              fc.asyncProperty(randomConv(layouts()[0] as Layout, limits), (c) =>
+                expectNoProblems(checkFiniteDifferences(backend, c, 3, api), c),
+              ),
+              { numRuns: Math.max(4, Math.ceil(runs / 5)) },
+            );
+          },
+          timeout * 2,
+        );
 
-      it(
-        'satisfy the adjoint identity <conv(x), dy> = <x, dX(dy)> = <w, dW(dy)>',
-        async () => {
-          await fc.assert(
-            fc.asyncProperty(randomConv(layouts()[0] as Layout, limits), (c) =>
-              expectNoProblems(checkAdjoint(backend, c), c),
-            ),
-            { numRuns: Math.max(5, Math.ceil(runs / 3)) },
-          );
-        },
-        timeout * 2,
-      );
+        it(
+          `satisfy the adjoint identity <conv(x), dy> = <x, dX(dy)> = <w, dW(dy)>${through(api)}`,
+          async () => {
+            await fc.assert(
+              fc.asyncProperty(randomConv(layouts()[0] as Layout, limits), (c) =>
+                expectNoProblems(checkAdjoint(backend, c, api), c),
+              ),
+              { numRuns: Math.max(5, Math.ceil(runs / 3)) },
+            );
+          },
+          timeout * 2,
+        );
+      }
 
       it(
         'computes only the gradients asked for',
@@ -252,6 +268,17 @@ export function describeConformance(options: ConformanceOptions): void {
       );
     });
 
+    describeStress(options.create, options.stress ?? {}, timeout);
+
+    describePlanChecks({
+      backend: () => backend,
+      create: options.create,
+      runs,
+      limits,
+      timeout,
+      agreement: options.planAgreement ?? 'identical',
+    });
+
     describeExtremeParameters({
       backend: () => backend,
       isOracle: !!options.isOracle,
@@ -259,10 +286,8 @@ export function describeConformance(options: ConformanceOptions): void {
       timeout,
     });
 
-    describeStress(options.create, options.stress ?? {}, timeout);
-
     describe('invalid input is rejected with a typed error', () => {
-      for (const invalid of invalidCalls) {
+      for (const invalid of [...invalidCalls, ...planMisuse]) {
         it(`${invalid.title} -> ${invalid.code}`, async () => {
           let caught: unknown;
           try {
