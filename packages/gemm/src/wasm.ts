@@ -350,7 +350,8 @@ export const MAX_PATCH_GEOMETRY = 2 ** 30;
 
 /** Runs the kernel's `patches` (im2col, or col2im when scatter) on the resident region. */
 function patches(scatter: boolean, ...[g, xAt, channels, k0, k1, p0, p1, at, ld]: PatchTile): void {
-  for (const [name, value] of Object.entries(g)) {
+  for (const name in g) {
+    const value = g[name as keyof Im2colGeometry]; // no allocation: this runs once per tile
     if (!(Number.isInteger(value) && value >= 0 && value <= MAX_PATCH_GEOMETRY)) {
       throw new RangeError(
         `wasmIm2col/wasmCol2im: ${name} must be an integer in [0, ${MAX_PATCH_GEOMETRY}], got ${value}`,
