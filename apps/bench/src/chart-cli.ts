@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { renderChart } from './chart.js';
-import type { Results } from './results.js';
+import { type Results, rowsWithModes } from './results.js';
 
 const USAGE = 'usage: node apps/bench/dist/chart-cli.js <results.json> <chart.svg>';
 
@@ -14,7 +14,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const { rows } = JSON.parse(readFileSync(input, 'utf8')) as Results;
+  const rows = rowsWithModes((JSON.parse(readFileSync(input, 'utf8')) as Results).rows);
   writeFileSync(output, await renderChart(rows));
   console.log(`wrote ${output} from the ${rows.length} rows of ${input}`);
   return 0;

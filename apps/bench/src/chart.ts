@@ -1,5 +1,5 @@
 import type { View } from 'vega';
-import { PASSES, type Pass } from './passes.js';
+import { type Mode, PASSES, type Pass } from './passes.js';
 import type { Row } from './results.js';
 
 /** The whole chart fits this width (the README column), legend included. */
@@ -25,18 +25,21 @@ export interface Bar {
   panel: string;
   layer: string;
   engine: string;
+  mode: Mode;
   series: string;
   gflops: number;
 }
 
-/**
- * The bars a row is drawn in: today one per engine. A second dimension (e.g. the bench's
- * `mode`, one-shot call or plan) goes here as `${row.engine} ${row.mode}`, plus one encoding
- * channel in chartSpec (opacity: both modes of an engine side by side in its color).
- */
+/** The bar a row is drawn in: one per engine and mode, both modes of an engine side by side. */
 export function seriesOf(row: Row): string {
-  return row.engine;
+  return `${row.engine} ${row.mode}`;
 }
+
+/**
+ * One-shot calls are drawn as a faint fill outlined in the engine's color, plans solid: the
+ * outline keeps a call bar apart from an engine whose color is the light shade of another's.
+ */
+const MODE_FILL_OPACITY: Record<Mode, number> = { call: 0.2, plan: 1 };
 
 /** The ok rows with a positive GFLOP/s (a log scale cannot show zero), as bars. */
 export function chartBars(rows: readonly Row[]): Bar[] {
@@ -46,6 +49,7 @@ export function chartBars(rows: readonly Row[]): Bar[] {
       panel: PANEL_TITLES[r.pass],
       layer: r.layer,
       engine: r.engine,
+      mode: r.mode,
       series: seriesOf(r),
       gflops: r.gflops as number,
     }));
@@ -64,15 +68,24 @@ export function decades(values: readonly number[]): number[] {
 /**
  * The vega-lite spec: one panel per pass (small multiples stacked vertically, so the chart
  * grows in height, not width, with more layers or engines), grouped bars of GFLOP/s per layer,
- * one bar per series, a shared log y scale, and the legend wrapped above the panels.
+ * one bar per series (engine and mode: the engine's color, outlined for one-shot calls), a
+ * shared log y scale, and the legends wrapped above the panels.
  */
 export function chartSpec(rows: readonly Row[]): Record<string, unknown> {
   const bars = chartBars(rows);
   const layers = inOrder(bars.map((b) => b.layer));
+  const engineColor = {
+    field: 'engine',
+    type: 'nominal',
+    sort: inOrder(bars.map((b) => b.engine)),
+    scale: { scheme: 'tableau20' },
+  };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: {
       text: 'conv2d bench: GFLOP/s per layer, one panel per pass (log scale, higher is faster)',
+      subtitle:
+        'outlined bars: one-shot calls (call); solid bars: prepared plans (plan), as the peers run',
       anchor: 'start',
     },
     data: { values: bars },
@@ -91,7 +104,7 @@ export function chartSpec(rows: readonly Row[]): Record<string, unknown> {
     spec: {
       width: PANEL_WIDTH,
       height: PANEL_HEIGHT,
-      mark: { type: 'bar', tooltip: true },
+      mark: { type: 'bar', tooltip: true, strokeWidth: 1 },
       encoding: {
         x: {
           field: 'layer',
@@ -116,11 +129,22 @@ export function chartSpec(rows: readonly Row[]): Record<string, unknown> {
           axis: { values: decades(bars.map((b) => b.gflops)), format: '~g' },
           title: 'GFLOP/s',
         },
-        color: {
-          field: 'engine',
+        fillOpacity: {
+          field: 'mode',
           type: 'nominal',
-          sort: inOrder(bars.map((b) => b.engine)),
-          scale: { scheme: 'tableau20' },
+          sort: Object.keys(MODE_FILL_OPACITY),
+          scale: {
+            domain: Object.keys(MODE_FILL_OPACITY),
+            range: Object.values(MODE_FILL_OPACITY),
+          },
+          // vega-lite draws no legend for fillOpacity: the subtitle is its key
+          legend: null,
+        },
+        // the same engine order and scheme as color, so each bar is outlined in its own color
+        // (one legend: vega-lite merges the two channels of one field)
+        stroke: engineColor,
+        color: {
+          ...engineColor,
           legend: {
             title: null,
             orient: 'top',

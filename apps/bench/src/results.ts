@@ -93,3 +93,11 @@ export function rankAgainstPeers(rows: Row[]): void {
     if (b !== undefined && r.status === 'ok' && r.medianMs !== null) r.vsBestPeer = b / r.medianMs;
   }
 }
+
+/**
+ * Rows of a results.json, those written before rows had a `mode` included: then our engines
+ * ran one-shot calls and the peers ran as their users run them (`plan`).
+ */
+export function rowsWithModes(rows: readonly (Omit<Row, 'mode'> & { mode?: Mode })[]): Row[] {
+  return rows.map((r) => ({ ...r, mode: r.mode ?? (r.peer ? 'plan' : 'call') }));
+}

@@ -9,12 +9,13 @@ import {
   renderChart,
 } from '../src/chart.js';
 import { PASSES } from '../src/passes.js';
-import type { Results, Row } from '../src/results.js';
+import { type Results, type Row, rowsWithModes } from '../src/results.js';
 
 // the committed full run: 13 engines (backends and peers), 7 layers, 3 passes, skipped cells
-const committed = JSON.parse(
+const committedFile = JSON.parse(
   readFileSync(new URL('../../../docs/bench/results.json', import.meta.url), 'utf8'),
 ) as Results;
+const committed = { ...committedFile, rows: rowsWithModes(committedFile.rows) };
 const okRows = committed.rows.filter((r) => r.status === 'ok');
 
 /** The width vega gave the SVG (autosize `pad` grows it to hold every mark, legend included). */
@@ -71,6 +72,32 @@ describe('bench chart', () => {
     expect(height(await renderChart(more))).toBeGreaterThan(
       height(await renderChart(committed.rows)),
     );
+  });
+
+  it('draws both modes of an engine side by side in its color, the one-shot call outlined', async () => {
+    const both = okRows.flatMap((r) =>
+      r.peer ? [r] : [r, { ...r, mode: 'plan' as const, gflops: (r.gflops as number) * 2 }],
+    );
+    const bars = chartBars(both);
+    const im2col = bars.filter((b) => b.engine === 'im2col' && b.layer === okRows[0].layer);
+    expect(im2col.map((b) => b.series).sort()).toContain('im2col call');
+    expect(im2col.map((b) => b.series)).toContain('im2col plan');
+    const spec = chartSpec(both) as {
+      spec: { encoding: { fillOpacity: { field: string; scale: { range: number[] } } } };
+    };
+    expect(spec.spec.encoding.fillOpacity.field).toBe('mode');
+    const [call, plan] = spec.spec.encoding.fillOpacity.scale.range;
+    expect(call).toBeLessThan(plan);
+    // every call bar, and only those, is drawn as a faint fill
+    const svg = await renderChart(both);
+    const faint = svg.match(new RegExp(`fill-opacity="${call}"`, 'g')) ?? [];
+    expect(faint.length).toBe(bars.filter((b) => b.mode === 'call').length);
+    expect(await svgWidth(both)).toBeLessThanOrEqual(CHART_WIDTH);
+  });
+
+  it('reads a results.json from before the mode field: ours were calls, peers plans', () => {
+    const modes = new Set(committed.rows.map((r) => `${r.peer}|${r.mode}`));
+    expect([...modes].sort()).toEqual(['false|call', 'true|plan']);
   });
 
   it('labels the log axis once per decade', () => {
