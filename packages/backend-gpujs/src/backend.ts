@@ -6,10 +6,14 @@ import {
   defineBackend,
   FLOAT32_MAX_COORDINATE,
   fail,
+  hostStore,
   MAX_TENSOR_ELEMENTS,
+  type TensorStore,
 } from '@conv2d/core';
 import { Engine, type EngineStats } from './engine.js';
 import { bestMode, GL_KERNELS, type GpujsMode, isMode, MODES, probeMode } from './modes.js';
+import { createEnginePlan } from './plan.js';
+import { type Handle, Textures } from './textures.js';
 
 export interface GpujsBackend extends Conv2dBackend {
   /** The gpu.js mode every kernel of this backend runs in (checked after each call). */
@@ -92,10 +96,14 @@ export async function createGpujsBackend(options: GpujsBackendOptions = {}): Pro
     );
   }
   const engine = new Engine(mode, lanes);
+  // GL modes keep device tensors in textures; the others have host arrays only.
+  const textures = GL_KERNELS[mode] ? new Textures(engine) : null;
   const name = requested ? `gpujs:${mode}` : 'gpujs';
-  const backend = defineBackend(name, capabilitiesOf(mode, limit), {
+  const backend = defineBackend<Handle>(name, capabilitiesOf(mode, limit), {
     forward: (desc, x, w, b) => engine.forward(desc, x, w, b),
     backward: (desc, dy, x, w, wanted) => engine.backward(desc, dy, x, w, wanted),
+    plan: (desc) => createEnginePlan(engine, textures, desc),
+    store: textures?.store ?? (hostStore as TensorStore<Handle>),
     dispose: () => engine.dispose(),
   });
   return Object.freeze({ ...backend, mode, lanes, stats: engine.stats });

@@ -70,8 +70,17 @@ export interface EngineStats {
   /** Milliseconds spent in first calls (compile + first run), and in later calls. */
   compileMs: number;
   runMs: number;
-  /** The phases of the last call that succeeded, or null before the first. */
+  /** The phases of the last one-shot call that succeeded, or null before the first. */
   last: CallPhases | null;
+  /**
+   * Tensors a plan or a device tensor copied from host to GPU memory, and back (GL modes; cpu,
+   * webasm and webgpu plans keep host arrays and count neither): a resident chain of plan
+   * calls adds none until `read()`.
+   */
+  uploads: number;
+  readbacks: number;
+  /** GPU textures held for plans, saved states and device tensors (weights included). */
+  textures: number;
 }
 
 /**
@@ -106,7 +115,7 @@ const PIPELINE_BACKEND: Record<GpujsMode, string> = {
   webgpu: 'webgpu',
 };
 
-type Gradient = 'dx' | 'dw' | 'db';
+export type Gradient = 'dx' | 'dw' | 'db';
 const GRADIENT_SOURCES = { dx: dxSource, dw: dwSource, db: dbSource };
 
 interface Program<R> {
@@ -119,7 +128,16 @@ interface Program<R> {
  * source (which holds every size), so the same convolution never compiles twice.
  */
 export class Engine {
-  readonly stats: EngineStats = { compiles: 0, cacheHits: 0, compileMs: 0, runMs: 0, last: null };
+  readonly stats: EngineStats = {
+    compiles: 0,
+    cacheHits: 0,
+    compileMs: 0,
+    runMs: 0,
+    last: null,
+    uploads: 0,
+    readbacks: 0,
+    textures: 0,
+  };
   private readonly gpu: GPUInstance;
   /** When the current call's last result was copied off the device (see readPacked). */
   private readAt = Number.NaN;
@@ -147,22 +165,46 @@ export class Engine {
     };
   }
 
-  private createKernel(ks: KernelSource): KernelRun {
+  /**
+   * `pipeline`: the kernel returns a texture (GL modes) that stays valid until deleted, however
+   * often the kernel runs again (`immutable`; without it gpu.js would render the next call into
+   * the texture it returned). Otherwise results are copied out at once, so reusing the output
+   * buffer between calls is safe.
+   */
+  private createKernel(ks: KernelSource, pipeline = false): KernelRun {
     this.stats.compiles++;
     return this.gpu.createKernel(ks.source, {
       output: ks.output,
       precision: 'single',
       tactic: 'precision',
       loopMaxIterations: ks.longestLoop + 1,
-      // Results are copied out at once, so reusing the output buffer between calls is safe.
-      immutable: false,
+      immutable: pipeline,
+      pipeline,
       dynamicOutput: false,
       dynamicArguments: false,
     });
   }
 
-  /** Runs `work` after every call queued before it has settled. */
-  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+  /**
+   * The kernel of `ks` that returns textures (GL plans), compiled once per engine: plans of the
+   * same convolution share it. Made when a plan is made, so plan calls compile nothing.
+   */
+  textureKernel(ks: KernelSource): KernelRun {
+    const key = `texture\n${ks.output.join('x')}\n${ks.source}`;
+    return this.cached(this.kernels, key, () => this.createKernel(ks, true)).run;
+  }
+
+  /**
+   * Compiles what the one-shot calls of `desc` run (the forward kernel and the backward
+   * pipeline of all three gradients), so a plan of a host-array mode has them from the start.
+   */
+  prepareOneShot(desc: ConvDescription): void {
+    this.forwardProgram(desc);
+    this.backwardProgram(desc, ['dx', 'dw', 'db']);
+  }
+
+  /** Runs `work` after every call queued before it has settled (gpu.js state is shared). */
+  exclusive<T>(work: () => T | Promise<T>): Promise<T> {
     const run = this.tail.then(work, work);
     this.tail = run.catch(() => undefined);
     return run;
@@ -236,15 +278,19 @@ export class Engine {
     return this.exclusive(() => this.forwardNow(desc, x, w, b));
   }
 
+  private forwardProgram(desc: ConvDescription) {
+    const ks = forwardSource(desc, this.lanes);
+    const key = `forward\n${ks.output.join('x')}\n${ks.source}`;
+    return { ks, key, program: this.cached(this.kernels, key, () => this.createKernel(ks)) };
+  }
+
   private async forwardNow(
     desc: ConvDescription,
     x: Float32Array,
     w: Float32Array,
     b: Float32Array | null,
   ) {
-    const ks = forwardSource(desc, this.lanes);
-    const key = `forward\n${ks.output.join('x')}\n${ks.source}`;
-    const program = this.cached(this.kernels, key, () => this.createKernel(ks));
+    const { ks, key, program } = this.forwardProgram(desc);
     const args: unknown[] = [this.x(desc, x), input(w, weightDims(desc))];
     if (b) args.push(b);
     return this.timed(
@@ -273,14 +319,7 @@ export class Engine {
     return this.exclusive(() => this.backwardNow(desc, dy, x, w, wanted));
   }
 
-  private async backwardNow(
-    desc: ConvDescription,
-    dy: Float32Array,
-    x: Float32Array,
-    w: Float32Array,
-    wanted: Record<Gradient, boolean>,
-  ): Promise<Partial<Record<Gradient, Float32Array>>> {
-    const passes = (['dx', 'dw', 'db'] as const).filter((p) => wanted[p]);
+  private backwardProgram(desc: ConvDescription, passes: readonly Gradient[]) {
     const sources = passes.map((p) => GRADIENT_SOURCES[p](desc, this.lanes));
     const key = passes
       .map((p, i) => `${p}\n${sources[i].output.join('x')}\n${sources[i].source}`)
@@ -295,6 +334,18 @@ export class Engine {
         return out;
       });
     });
+    return { sources, key, program };
+  }
+
+  private async backwardNow(
+    desc: ConvDescription,
+    dy: Float32Array,
+    x: Float32Array,
+    w: Float32Array,
+    wanted: Record<Gradient, boolean>,
+  ): Promise<Partial<Record<Gradient, Float32Array>>> {
+    const passes = (['dx', 'dw', 'db'] as const).filter((p) => wanted[p]);
+    const { sources, key, program } = this.backwardProgram(desc, passes);
     const args = [this.y(desc, dy), this.x(desc, x), input(w, weightDims(desc))];
     const size = { dx: desc.xSize, dw: desc.wSize, db: desc.outChannels };
     return this.timed(

@@ -16,6 +16,8 @@ export interface KernelSettings {
   tactic: 'precision';
   loopMaxIterations: number;
   immutable: boolean;
+  /** Return a texture (GL modes) instead of reading the result back. */
+  pipeline?: boolean;
   dynamicOutput: boolean;
   dynamicArguments: boolean;
 }
@@ -28,6 +30,20 @@ export interface KernelRun {
     readonly precision?: string;
     readonly fallbackReason?: string | null;
   };
+}
+
+/**
+ * A GL kernel's result kept in GPU memory (`pipeline: true`): a reference to a WebGL texture,
+ * counted by gpu.js, that other kernels take as an argument. `clone()` adds a reference to the
+ * same texture; `delete()` drops one (the texture is freed with the last).
+ */
+export interface GpuTexture {
+  /** The result's gpu.js output size, [x] or [x, y, z]: what a kernel reading it was built for. */
+  readonly output: readonly number[];
+  /** Nested arrays (rows of Float32Array), or one Float32Array for a 1-D output. */
+  toArray(): unknown;
+  clone(): GpuTexture;
+  delete(): void;
 }
 
 /** A compiled multi-kernel plan: inputs uploaded once, intermediates on device, one readback. */

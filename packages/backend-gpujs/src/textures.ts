@@ -1,0 +1,117 @@
+import type { TensorStore } from '@conv2d/core';
+import { checkRanInMode, type Engine } from './engine.js';
+import { type GpuTexture, input } from './gpujs.js';
+import { flatten } from './readback.js';
+import type { KernelSource, OutputSize } from './sources.js';
+import { tensorOrder, uploadSource } from './texture-sources.js';
+
+/**
+ * A device tensor's data in GL modes: a texture in tensor order (one value per element), or,
+ * until a plan first reads it, the host copy `backend.upload` took. The texture's dims are those
+ * of the plan that made or read it; a plan wanting other dims (another layout) moves it.
+ */
+export class TextureTensor {
+  constructor(
+    readonly size: number,
+    public texture: GpuTexture | null,
+    public host: Float32Array | null = null,
+  ) {}
+}
+
+/** An engine handle: a TextureTensor in GL modes; a host array elsewhere (and for empty results). */
+export type Handle = Float32Array | TextureTensor;
+
+/** A texture a call reads, and whether the call made it (then it must free or keep it). */
+export interface Operand {
+  readonly texture: GpuTexture;
+  readonly owned: boolean;
+}
+
+function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/**
+ * The GPU memory of one GL engine: uploads and readbacks (counted in the engine's stats), and
+ * every texture this package holds (counted too, so a test sees that all of them are freed).
+ */
+export class Textures {
+  constructor(private readonly engine: Engine) {}
+
+  /** Counts a texture this package now holds (an upload or a kernel's result). */
+  hold(t: GpuTexture): GpuTexture {
+    this.engine.stats.textures++;
+    return t;
+  }
+
+  free(t: GpuTexture | null): void {
+    if (!t) return;
+    t.delete();
+    this.engine.stats.textures--;
+  }
+
+  /** Host data into a new texture of `dims`, through the upload kernel a plan made for them. */
+  upload(data: Float32Array, dims: OutputSize): GpuTexture {
+    const run = this.engine.textureKernel(uploadSource(dims));
+    const t = this.hold(run(dims.length === 1 ? data : input(data, [...dims])) as GpuTexture);
+    try {
+      checkRanInMode(run, this.engine.mode);
+    } catch (e) {
+      this.free(t);
+      throw e;
+    }
+    this.engine.stats.uploads++;
+    return t;
+  }
+
+  /** A texture's values on the host, in tensor order (`ks` says how its lanes lie). */
+  read(t: GpuTexture, ks: KernelSource, size: number): Float32Array {
+    this.engine.stats.readbacks++;
+    return flatten(t.toArray(), ks, size);
+  }
+
+  /** `h` as a texture of `dims`: uploaded when it is host data, moved when its dims differ. */
+  operand(h: Handle, dims: OutputSize): Operand {
+    if (h instanceof Float32Array) return { texture: this.upload(h, dims), owned: true };
+    const current = h.texture;
+    if (current && sameDims(current.output, dims)) return { texture: current, owned: false };
+    const data = h.host ?? this.read(current as GpuTexture, this.orderOf(current), h.size);
+    const placed = this.upload(data, dims);
+    this.free(current);
+    h.texture = placed;
+    h.host = null;
+    return { texture: placed, owned: false };
+  }
+
+  /** An operand's texture for the caller to keep (a saved state): its own reference. */
+  keep(o: Operand): GpuTexture {
+    return o.owned ? o.texture : this.hold(o.texture.clone());
+  }
+
+  /** Frees an operand the call uploaded and did not keep. */
+  drop(o: Operand): void {
+    if (o.owned) this.free(o.texture);
+  }
+
+  private orderOf(t: GpuTexture | null): KernelSource {
+    return tensorOrder([...(t as GpuTexture).output] as OutputSize);
+  }
+
+  /** Where device tensors live in GL modes. */
+  readonly store: TensorStore<Handle> = {
+    // The copy reaches the GPU when a plan first reads it, in that plan's dims (its layout).
+    upload: (data) => new TextureTensor(data.length, null, data.slice()),
+    download: (h, size) => {
+      if (h instanceof Float32Array) return h.slice();
+      if (h.host) return h.host.slice();
+      const t = h.texture as GpuTexture;
+      return this.engine.exclusive(() => this.read(t, this.orderOf(t), size));
+    },
+    release: (h) => {
+      if (h instanceof Float32Array) return;
+      this.free(h.texture);
+      h.texture = null;
+      h.host = null;
+    },
+  };
+}
