@@ -2,17 +2,24 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadFixtures } from '@conv2d/conformance/node';
-import { runFixture } from '@conv2d/conformance/runner';
+import { CONFORMANCE_APIS, type ConformanceApi, runFixture } from '@conv2d/conformance/runner';
 import { createBackend } from '@conv2d/core';
 import { probeAll, probeSpec, type SpecAvailability } from './specs.js';
 
-const USAGE = 'usage: pnpm conformance --backend <spec|all> --fixtures <dir> [--dump <dir>]';
+const USAGE =
+  'usage: pnpm conformance --backend <spec|all> --fixtures <dir> [--dump <dir>] [--api call|plan]';
+
+function isApi(value: string): value is ConformanceApi {
+  return (CONFORMANCE_APIS as readonly string[]).includes(value);
+}
 
 /**
- * `conformance --backend <spec|all> --fixtures <dir> [--dump <dir>]` (DESIGN.md contract).
- * `all` runs every spec available here and lists the others as unavailable; a spec named
- * explicitly that cannot run here is a failure (exit 1), never replaced by another.
- * Returns the exit code.
+ * `conformance --backend <spec|all> --fixtures <dir> [--dump <dir>] [--api call|plan]`
+ * (DESIGN.md contract). `all` runs every spec available here and lists the others as
+ * unavailable; a spec named explicitly that cannot run here is a failure (exit 1), never
+ * replaced by another. `--api plan` runs each case through a plan (plan, setWeights, forward
+ * with save, backward from the saved state) instead of the one-shot calls; output and dumps
+ * keep their format. Returns the exit code.
  */
 export async function conformanceCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -21,9 +28,15 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
       backend: { type: 'string' },
       fixtures: { type: 'string' },
       dump: { type: 'string' },
+      api: { type: 'string', default: 'call' },
     },
     strict: true,
   });
+  const api = values.api ?? 'call';
+  if (!isApi(api)) {
+    console.error(`--api is ${JSON.stringify(api)}; expected call or plan\n${USAGE}`);
+    return 2;
+  }
   if (!values.backend || !values.fixtures) {
     console.error(USAGE);
     return 2;
@@ -50,7 +63,7 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
       const dumpDir = values.dump ? join(values.dump, target.spec.replaceAll(':', '-')) : null;
       if (dumpDir) mkdirSync(dumpDir, { recursive: true });
       for (const { file, fixture } of fixtures) {
-        const result = await runFixture(backend, fixture);
+        const result = await runFixture(backend, fixture, api);
         if (result.passed) passed++;
         else failed++;
         console.log(`${result.passed ? 'PASS' : 'FAIL'} ${target.spec} ${file}: ${result.message}`);
