@@ -348,10 +348,28 @@ export type PatchTile = [
  */
 export const MAX_PATCH_GEOMETRY = 2 ** 30;
 
+/**
+ * The fields of `Im2colGeometry`, checked by name: callers pass wider objects (a convolution's
+ * whole description, with its layout and shapes), which are fine as long as these are.
+ */
+const GEOMETRY_FIELDS: readonly (keyof Im2colGeometry)[] = [
+  'inHeight',
+  'inWidth',
+  'outWidth',
+  'kernelHeight',
+  'kernelWidth',
+  'strideHeight',
+  'strideWidth',
+  'dilationHeight',
+  'dilationWidth',
+  'padTop',
+  'padLeft',
+];
+
 /** Runs the kernel's `patches` (im2col, or col2im when scatter) on the resident region. */
 function patches(scatter: boolean, ...[g, xAt, channels, k0, k1, p0, p1, at, ld]: PatchTile): void {
-  for (const name in g) {
-    const value = g[name as keyof Im2colGeometry]; // no allocation: this runs once per tile
+  for (const name of GEOMETRY_FIELDS) {
+    const value = g[name]; // no allocation: this runs once per tile
     if (!(Number.isInteger(value) && value >= 0 && value <= MAX_PATCH_GEOMETRY)) {
       throw new RangeError(
         `wasmIm2col/wasmCol2im: ${name} must be an integer in [0, ${MAX_PATCH_GEOMETRY}], got ${value}`,
