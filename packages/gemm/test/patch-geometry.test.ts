@@ -18,11 +18,13 @@ describe('wasmIm2col geometry range', () => {
     padLeft: 0,
   });
 
-  it('computes with strides up to MAX_PATCH_GEOMETRY', () => {
+  it('computes with strides up to MAX_PATCH_GEOMETRY, other fields of the argument ignored', () => {
     const view = wasmResident(16);
     view.set([7, 1, 2, 3, 4, 5, 6, 8, 9], 0);
     view[12] = Number.NaN;
-    wasmIm2col(geometry(MAX_PATCH_GEOMETRY), 0, 1, 0, 1, 0, 1, 12, 1);
+    // Convolution code passes its whole description, layout and all.
+    const description = { ...geometry(MAX_PATCH_GEOMETRY), layout: 'NCHW', outHeight: 1 };
+    wasmIm2col(description, 0, 1, 0, 1, 0, 1, 12, 1);
     expect(wasmResident(16)[12]).toBe(7);
   });
 
