@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { layerTensors } from '../src/data.js';
-import { modesOf, PEERS } from '../src/discover.js';
+import { type EngineEntry, modesOf, PEERS, registryEngines } from '../src/discover.js';
 import { createAdapter } from '../src/engines/index.js';
 import { encodeConvModel } from '../src/engines/onnx-model.js';
 import type { EngineDef } from '../src/engines/types.js';
@@ -54,6 +54,15 @@ describe('engine adapters against the naive oracle', () => {
       { name: 'naive', kind: 'conv2d', spec: 'naive', peer: false, resident: true },
       () => false,
     );
+  });
+
+  it('gpujs specs run their plans resident; gpujs:cpu against the oracle', async () => {
+    const gpujs = (await registryEngines()).filter((e) => e.def.name.startsWith('gpujs'));
+    expect(gpujs.length).toBeGreaterThan(0);
+    for (const e of gpujs) expect(e.def, e.def.name).toMatchObject({ resident: true });
+    const cpu = gpujs.find((e) => e.def.name === 'gpujs:cpu');
+    expect(cpu?.available).toBe(true);
+    await runAll((cpu as EngineEntry).def, () => false);
   });
 
   it('peers run as their users run them: plan only', () => {
