@@ -29,6 +29,8 @@ export interface KernelRun {
     readonly constructor: unknown;
     readonly precision?: string;
     readonly fallbackReason?: string | null;
+    /** Compiles for arguments like these without running (what the first call does first). */
+    build?(...args: unknown[]): void;
   };
 }
 

@@ -26,12 +26,16 @@ import { type Handle, type Operand, type Textures, TextureTensor } from './textu
  * on the host. In cpu, webasm and webgpu modes a plan runs the one-shot kernels, compiled when
  * the plan is made, on host arrays (gpu.js copies them in on every call).
  */
-export function createEnginePlan(
+export async function createEnginePlan(
   engine: Engine,
   textures: Textures | null,
   desc: ConvDescription,
-): EnginePlan<Handle, unknown> {
-  if (textures) return new TexturePlan(engine, textures, desc);
+): Promise<EnginePlan<Handle, unknown>> {
+  if (textures) {
+    const plan = new TexturePlan(engine, textures, desc);
+    await plan.build();
+    return plan;
+  }
   engine.prepareOneShot(desc);
   const plan = planFromOneShot(desc, {
     forward: (d, x, w, b) => engine.forward(d, x, w, b),
@@ -57,6 +61,7 @@ class TexturePlan implements EnginePlan<Handle, GpuTexture> {
   private readonly dyDims: OutputSize;
   private readonly wDims: OutputSize;
   private readonly bDims: OutputSize;
+  private readonly hasBias: boolean;
   private readonly forwardPass: Pass;
   private readonly gradientPasses: Record<Gradient, Pass>;
 
@@ -70,6 +75,7 @@ class TexturePlan implements EnginePlan<Handle, GpuTexture> {
     this.dyDims = activationDims(d, d.outChannels, d.outHeight, d.outWidth);
     this.wDims = weightDims(d);
     this.bDims = [d.outChannels];
+    this.hasBias = d.hasBias;
     // Every kernel a call may run is made now, so calls compile nothing.
     const dims = [this.xDims, this.dyDims, this.wDims, ...(d.hasBias ? [this.bDims] : [])];
     for (const size of dims) engine.textureKernel(uploadSource(size));
@@ -89,6 +95,39 @@ class TexturePlan implements EnginePlan<Handle, GpuTexture> {
       relayout: ks.lanes === 4 ? engine.textureKernel(relayoutSource(ks)) : null,
       size: ks.output.reduce((a: number, b: number) => a * b, 1) * ks.lanes,
     };
+  }
+
+  /**
+   * Compiles the convolution kernels (and the upload kernels) now, on zero tensors, so calls
+   * compile nothing; only the relayout kernels, which read a 4-lane result, compile on the
+   * first call that keeps such a result resident.
+   */
+  build(): Promise<void> {
+    return this.engine.exclusive(() => {
+      const { textures, engine } = this;
+      const zeros = (dims: OutputSize) =>
+        textures.upload(
+          new Float32Array(dims.reduce((a: number, b: number) => a * b, 1)),
+          dims,
+          false,
+        );
+      const x = zeros(this.xDims);
+      const dy = zeros(this.dyDims);
+      const w = zeros(this.wDims);
+      const b = this.hasBias ? zeros(this.bDims) : null;
+      try {
+        const build = (pass: Pass, args: GpuTexture[]) => {
+          pass.run.kernel.build?.(...args);
+          checkRanInMode(pass.run, engine.mode);
+        };
+        build(this.forwardPass, b ? [x, w, b] : [x, w]);
+        build(this.gradientPasses.dx, [dy, w]);
+        build(this.gradientPasses.dw, [dy, x]);
+        build(this.gradientPasses.db, [dy]);
+      } finally {
+        for (const t of [x, dy, w, b]) textures.free(t);
+      }
+    });
   }
 
   setWeights(w: Float32Array, b: Float32Array | null) {

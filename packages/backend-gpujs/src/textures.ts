@@ -50,8 +50,11 @@ export class Textures {
     this.engine.stats.textures--;
   }
 
-  /** Host data into a new texture of `dims`, through the upload kernel a plan made for them. */
-  upload(data: Float32Array, dims: OutputSize): GpuTexture {
+  /**
+   * Host data into a new texture of `dims`, through the upload kernel a plan made for them.
+   * `counted`: false for the zeros a plan compiles its kernels on (no tensor moves).
+   */
+  upload(data: Float32Array, dims: OutputSize, counted = true): GpuTexture {
     const run = this.engine.textureKernel(uploadSource(dims));
     const t = this.hold(run(dims.length === 1 ? data : input(data, [...dims])) as GpuTexture);
     try {
@@ -60,7 +63,7 @@ export class Textures {
       this.free(t);
       throw e;
     }
-    this.engine.stats.uploads++;
+    if (counted) this.engine.stats.uploads++;
     return t;
   }
 

@@ -4,6 +4,7 @@ import { Engine } from '../src/engine.js';
 import type { GpuTexture } from '../src/gpujs.js';
 import { createGpujsBackend, type GpujsBackend } from '../src/index.js';
 import { createEnginePlan } from '../src/plan.js';
+import { dwSource, dxSource, forwardSource } from '../src/sources.js';
 import { Textures, type TextureTensor } from '../src/textures.js';
 import { availability, TESTED_MODES } from './modes.js';
 import { randomData, refBackward, refForward, worstError } from './reference.js';
@@ -246,7 +247,13 @@ if (availability.headlessgl.available) {
       const textures = new Textures(engine);
       try {
         const desc = describeConv([1, 4, 6, 6], [4, 4, 3, 3], null, { padding: 1 });
-        const plan = createEnginePlan(engine, textures, desc);
+        const plan = await createEnginePlan(engine, textures, desc);
+        // Compiled when made (gpu.js would otherwise build each kernel on its first call).
+        for (const ks of [forwardSource(desc, 4), dxSource(desc, 4), dwSource(desc, 4)]) {
+          const run = engine.textureKernel(ks);
+          expect((run.kernel as unknown as { built: boolean }).built).toBe(true);
+        }
+        expect(engine.stats.uploads).toBe(0);
         await plan.setWeights(randomData(desc.wSize, 1), null);
         const request = { save: false, resident: true, out: null };
         const run = async (seed: number) =>
