@@ -3,7 +3,11 @@
 // the weights once and writes every result into reused `out` buffers; call mode is the one-shot
 // API on plain arrays. Usage: pnpm --filter @conv2d/backend-im2col build && node
 // scripts/plan-perf.mjs [--layers D,E] [--runs 15] [--modes call,plan] [--dx col2im]
+// [--before <dir>]: also call mode of another build of this package (its dist/index.js), in
+// the same process, interleaved layer by layer (A/B on a shared, noisy machine).
 import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describeConv } from '@conv2d/core';
 import { createIm2colBackend } from '../dist/index.js';
 
@@ -54,6 +58,14 @@ console.log(
 );
 console.log('layer mode   fwd ms   dX ms   dW ms');
 const be = await createIm2colBackend({ threads: 1, dxMethod });
+const beforeDir = args.get('before');
+const before = beforeDir
+  ? await (
+      await import(pathToFileURL(path.resolve(beforeDir, 'dist/index.js')).href)
+    ).createIm2colBackend({ threads: 1, dxMethod })
+  : null;
+const modes = list('modes', 'call,plan');
+if (before) modes.unshift('before');
 for (const key of list('layers', 'D,E')) {
   const L = LAYERS[key];
   const d = describeConv(L.x, L.w, [L.w[0]], L.o);
@@ -61,13 +73,14 @@ for (const key of list('layers', 'D,E')) {
   const w = tensor(L.w, 2);
   const b = tensor([L.w[0]], 3);
   const dy = tensor([...d.yShape], 4);
-  for (const mode of list('modes', 'call,plan')) {
+  for (const mode of modes) {
     let times;
-    if (mode === 'call') {
+    if (mode === 'call' || mode === 'before') {
+      const e = mode === 'call' ? be : before;
       times = [
-        await median(runs, () => be.forward(x, w, b, L.o)),
-        await median(runs, () => be.backward(dy, x, w, L.o, { dx: true, dw: false, db: false })),
-        await median(runs, () => be.backward(dy, x, w, L.o, { dx: false, dw: true, db: true })),
+        await median(runs, () => e.forward(x, w, b, L.o)),
+        await median(runs, () => e.backward(dy, x, w, L.o, { dx: true, dw: false, db: false })),
+        await median(runs, () => e.backward(dy, x, w, L.o, { dx: false, dw: true, db: true })),
       ];
     } else {
       const plan = await be.plan({ xShape: L.x, wShape: L.w, bias: true, options: L.o });
@@ -90,8 +103,9 @@ for (const key of list('layers', 'D,E')) {
       plan.dispose();
     }
     console.log(
-      `${key.padEnd(5)} ${mode.padEnd(5)} ${times.map((t) => t.toFixed(3).padStart(7)).join(' ')}`,
+      `${key.padEnd(5)} ${mode.padEnd(6)} ${times.map((t) => t.toFixed(3).padStart(7)).join(' ')}`,
     );
   }
 }
 be.dispose();
+before?.dispose();

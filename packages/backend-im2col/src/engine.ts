@@ -65,18 +65,23 @@ export function createEngine(settings: EngineSettings): Engine {
   return {
     stats,
 
-    forward: (desc, x, w, b) =>
+    // The one-shot calls have read their inputs when they return (see `oneShot`), so core
+    // hands them the caller's arrays, not copies.
+    readsInputsAtCall: true,
+
+    forward: (desc, x, w, b, out) =>
       oneShot(desc, (plan, own) => {
         plan.setWeights(w, b);
-        const r = plan.forward(own(x, 'call-x'), { save: false, resident: false, out: null });
+        const request = { save: false, resident: false, out: out ?? null };
+        const r = plan.forward(own(x, 'call-x'), request);
         return r instanceof Promise ? r.then(({ y }) => y) : r.y;
       }),
 
-    backward: (desc, dy, x, w, wanted: Required<Wanted>) =>
+    backward: (desc, dy, x, w, wanted: Required<Wanted>, out = {}) =>
       oneShot(desc, (plan, own) => {
         plan.setWeights(w, null);
         const saved = plan.save(own(x, 'call-x'));
-        return plan.backward(own(dy, 'call-dy'), saved, { wanted, resident: false, out: {} });
+        return plan.backward(own(dy, 'call-dy'), saved, { wanted, resident: false, out });
       }),
 
     plan(desc) {
