@@ -30,7 +30,7 @@ export interface Capabilities {
   readonly dxMethods: readonly ('col2im' | 'transposed' | 'direct')[];
   /**
    * Largest index value the engine's arithmetic handles exactly, sums of two included: per
-   * spatial axis the padded input extent and the stride. `INT32_MAX_COORDINATE` for 32-bit
+   * spatial axis the padded input extent, stride and dilation. `INT32_MAX_COORDINATE` for 32-bit
    * integer indexing, `FLOAT32_MAX_COORDINATE` for float32; absent: any (float64, as core).
    * A larger call runs on an equivalent compacted description or is rejected `too-large`.
    */

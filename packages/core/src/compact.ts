@@ -37,9 +37,12 @@ export interface AxisGeometry {
   readonly padAfter: number;
 }
 
-/** The largest index value of an axis: its padded extent, or its stride when that is larger. */
+/**
+ * The largest index value of an axis: its padded extent, or its stride or dilation when larger
+ * (a one-tap kernel's dilation may be anything, yet engines still take it as an integer).
+ */
 export function axisExtent(a: AxisGeometry): number {
-  return Math.max(a.size + a.padBefore + a.padAfter, a.stride);
+  return Math.max(a.size + a.padBefore + a.padAfter, a.stride, a.dilation);
 }
 
 /** First t in [0, count) with origin + t*step >= 0, when that read lands inside [0, size). */
@@ -123,11 +126,11 @@ function gcd(a: number, b: number): number {
 }
 
 /**
- * Huge S and D together (windows and taps both far apart, neither alone isolating): the reads
- * inside the input then lie on one line (i, m) = (i1, m1) + t*(di, dm) of the output x tap grid
- * with di*S + dm*D fixed, so moving (S, D) along (-dm, di) keeps every one of them. Tries
- * smaller and smaller such (S, D), checked read by read; null when none is found (or the grid
- * is too large to check).
+ * Huge S and D together (windows and taps both far apart, neither alone isolating), from the
+ * reads themselves: none reads the input (all padding), one does, or they lie on one line
+ * (i, m) = (i1, m1) + t*(di, dm) of the output x tap grid with di*S + dm*D fixed, so moving
+ * (S, D) along (-dm, di) keeps every one of them; smaller and smaller such (S, D) are tried and
+ * checked read by read. Null when none is found (or the grid is too large to enumerate).
  */
 function alongHitLine(a: AxisGeometry): AxisGeometry | null {
   if (a.out * a.kernel > MAX_ENUMERATED_READS) return null;
@@ -136,8 +139,15 @@ function alongHitLine(a: AxisGeometry): AxisGeometry | null {
   reads.forEach((r, t) => {
     if (r >= 0) hits.push([Math.floor(t / a.kernel), t % a.kernel]);
   });
-  if (hits.length < 2) return null;
+  if (hits.length === 0) return paddingOnly(a);
   const [i1, m1] = hits[0];
+  if (hits.length === 1) {
+    // One read: taps H apart, windows a whole window apart, so no other read can land inside.
+    const dilation = a.kernel > 1 ? a.size : 1;
+    const stride = (a.kernel - 1) * dilation + a.size;
+    const start = reads[i1 * a.kernel + m1] - m1 * dilation;
+    return withLeastPadAfter(a, stride, dilation, i1 * stride - start);
+  }
   const g = gcd(hits[1][0] - i1, hits[1][1] - m1);
   const [di, dm] = [(hits[1][0] - i1) / g, (hits[1][1] - m1) / g]; // di >= 0: hits are sorted
   if (!hits.every(([i, m]) => (i - i1) * dm === (m - m1) * di)) return null;

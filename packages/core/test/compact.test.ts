@@ -166,6 +166,12 @@ describe('compactDescription and engineDescription', () => {
     expect(engineDescription(d, caps(), 'oracle')).toBe(d);
   });
 
+  it('gives a one-tap kernel with dilation 2^53-1 dilation 1 (engines still take it as an int)', () => {
+    const d = describeConv([1, 1, 1, 1], [1, 1, 1, 1], null, { dilation: [1, 2 ** 53 - 1] });
+    const c = engineDescription(d, caps(INT32_MAX_COORDINATE), 'test');
+    expect([c.dilationHeight, c.dilationWidth]).toEqual([1, 1]);
+  });
+
   it('keeps both layouts and only the axis that needs it', () => {
     const d = describeConv([1, 5, 3, 2], [2, 2, 2, 1], [2], {
       layout: 'NHWC',
@@ -286,5 +292,21 @@ describe('defineBackend hands kernels the engine description', () => {
       backend.plan({ xShape: x.shape, wShape: w2.shape, options }),
     ).rejects.toMatchObject({ code: 'too-large' });
     expect(seen).toEqual([]);
+  });
+});
+
+describe('compactAxis from the reads', () => {
+  it('isolates the one read when neither windows nor taps alone are far enough apart', () => {
+    // H = 1, S = D = 2^31: output 0 tap 0 reads row 0; every other read lands 2^31 or more away.
+    const a = axis(1, 2, 2 ** 31, 2 ** 31, [0, 2 ** 32]) as AxisGeometry;
+    expect(a.out).toBe(2);
+    expect(reads(a)).toEqual([0, -1, -1, -1]);
+    expect(axisExtent(expectEquivalent(a))).toBeLessThan(8);
+  });
+
+  it('maps no read at all to an all-padding axis', () => {
+    const a = axis(2, 2, 2 ** 31, 2 ** 31, [5, 2 ** 32]) as AxisGeometry;
+    expect(reads(a).every((r) => r === -1)).toBe(true);
+    expect(axisExtent(expectEquivalent(a))).toBeLessThan(16);
   });
 });
