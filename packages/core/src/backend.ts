@@ -215,7 +215,12 @@ export function defineBackend<H = Float32Array>(
       const desc = validateForward(x, w, b, options);
       const run = checkCapabilities(desc, capabilities, name);
       if (desc.ySize === 0) return tensorOf(desc.yShape, new Float32Array(0));
-      const y = await kernels.forward(run, atCall(x.data), atCall(w.data), b && atCall(b.data));
+      const y = await kernels.forward(
+        run,
+        atCall(x.data),
+        atCall(w.data),
+        b ? atCall(b.data) : null,
+      );
       return tensorOf(desc.yShape, checkResult(name, 'y', y, desc.ySize));
     },
     async backward(dy, x, w, options, wanted = {}) {

@@ -301,8 +301,25 @@ export async function createPlan<H>(ctx: PlanContext<H>, spec: PlanSpec): Promis
     ...spec.options,
   });
   ctx.check(desc);
-  const engine = await ctx.prepare(desc);
+  const engine = desc.batch === 0 ? emptyBatchPlan() : await ctx.prepare(desc);
   return new PreparedPlan(ctx, desc, engine);
+}
+
+/**
+ * The engine side of an empty batch's plan: core answers its calls (empty results, zero weight
+ * gradients), and engines are promised non-empty input, so none is asked to prepare one.
+ */
+function emptyBatchPlan<H>(): EnginePlan<H, unknown> {
+  const unreachable = () => {
+    throw new Error('an empty batch never reaches the engine');
+  };
+  return {
+    setWeights() {},
+    forward: unreachable,
+    backward: unreachable,
+    save: unreachable,
+    release() {},
+  };
 }
 
 const GRADIENT_SHAPES = (d: ConvDescription): Record<GradientName, readonly number[]> => ({

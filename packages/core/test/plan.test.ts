@@ -184,6 +184,21 @@ describe('plans over one-shot kernels', () => {
     expect([...(results[2] as { y: Tensor }).y.data]).toEqual([1, 2, 3, 4]);
   });
 
+  it('asks no engine to prepare an empty batch', async () => {
+    const backend = defineBackend('prepares-non-empty', caps, {
+      forward: () => new Float32Array(0),
+      backward: () => ({}),
+      plan(desc) {
+        throw new Error(`engine asked to prepare batch ${desc.batch}`);
+      },
+    });
+    const plan = await backend.plan({ ...spec, xShape: [0, 1, 2, 2] });
+    await plan.setWeights(tensor([1, 1, 1, 1], [2]), tensor([1], [1]));
+    expect((await plan.forward(tensor([0, 1, 2, 2]))).y.shape).toEqual([0, 1, 2, 2]);
+    const g = await plan.backward(tensor([0, 1, 2, 2]), tensor([0, 1, 2, 2]));
+    expect([...(g.dw?.data ?? [])]).toEqual([0]);
+  });
+
   it('handles an empty batch without the engine', async () => {
     const calls: string[] = [];
     const plan = await scaleBackend(calls).plan({ ...spec, xShape: [0, 1, 2, 2] });
