@@ -56,7 +56,12 @@ async function main(): Promise<number> {
   console.log(`\n${rows.length} cells in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   const results: Results = {
     machine,
-    method: { ...method, passes: 'forward; dx (input gradient); dw (weight + bias gradients)' },
+    method: {
+      ...method,
+      passes: 'forward; dx (input gradient); dw (weight + bias gradients)',
+      modes:
+        'call: one-shot forward/backward on plain arrays; plan: plan + setWeights once, forward with save, backward from the saved state, results into reused out buffers (resident and read back in the timed region for gpujs); peers: plan, as their users run them',
+    },
     layers: layers.map((l) => {
       const s = layerShapes(l);
       return {
