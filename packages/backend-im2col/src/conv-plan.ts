@@ -5,6 +5,7 @@ import type {
   ForwardRequest,
   GradientName,
 } from '@conv2d/core';
+import { gemmImplementation } from '@conv2d/gemm';
 import { alloc, type Buffers } from './buffers.js';
 import { usesDirectPath } from './direct.js';
 import { isPointwise } from './kernels.js';
@@ -34,7 +35,7 @@ export interface PlanEngine {
 
 /**
  * What backward needs from one forward, owned by the plan: X_hat (NCHW, the whole batch) where
- * it fits the workspace bound, else a copy of x. `owned: false` is x itself, for a backward from
+ * keeping it pays (`keepsXhat`), else a copy of x. `owned: false` is x itself, for a backward from
  * x alone, which core releases when that call ends.
  */
 export interface SavedInput {
@@ -44,6 +45,27 @@ export interface SavedInput {
 }
 
 type Grads = Partial<Record<GradientName, Float32Array>>;
+
+const xhatFloats = (d: ConvDescription) =>
+  d.batch * d.groups * d.reductionLength * d.outHeight * d.outWidth;
+
+/**
+ * Whether forward saves X_hat for dW rather than a copy of x: for NCHW GEMM convolutions (X_hat
+ * is x itself when pointwise, the direct path has none, and NHWC's forward builds it in another
+ * order) whose X_hat fits the workspace bound, and only where keeping it is cheaper than
+ * rebuilding it. The Wasm GEMM builds each tile inside its own memory from rows of x (SIMD row
+ * copies, in cache), which costs less than writing a K/Cin times larger X_hat out and reading it
+ * back in: forward with save + dW from X_hat took 42 ms against 37 from x on layer B, 32-40
+ * against 29-33 on A (medians, one thread). So on Wasm X_hat is kept only where it is no larger
+ * than x (strided 1x1 layers such as D: a quarter of x); on the TypeScript GEMM, whose tiles
+ * are built by JavaScript loops, wherever it fits.
+ */
+function keepsXhat(d: ConvDescription, workspaceBytes: number): boolean {
+  if (d.layout !== 'NCHW' || usesDirectPath(d) || isPointwise(d)) return false;
+  const size = xhatFloats(d);
+  if (size * 4 > workspaceBytes) return false;
+  return gemmImplementation() !== 'wasm-simd' || size <= d.xSize;
+}
 
 /** Released saved buffers kept for the next forward that saves (a training loop's steady state). */
 const SPARE_BUFFERS = 2;
@@ -73,11 +95,7 @@ export class ConvPlan implements EnginePlan<Float32Array, SavedInput> {
     this.weights = new Weights(d, threads > 1, get, () => {
       engine.stats.weightPacks++;
     });
-    const size = d.batch * d.groups * d.reductionLength * d.outHeight * d.outWidth;
-    // NCHW GEMM only: X_hat is x itself when pointwise, unused by the direct path, and NHWC's
-    // forward builds it in another order (saving it would take the slower transposing path).
-    const im2col = d.layout === 'NCHW' && !usesDirectPath(d) && !isPointwise(d);
-    this.xhatSize = im2col && size * 4 <= engine.workspaceBytes ? size : 0;
+    this.xhatSize = keepsXhat(d, engine.workspaceBytes) ? xhatFloats(d) : 0;
   }
 
   setWeights(w: Float32Array, b: Float32Array | null): void {
