@@ -15,6 +15,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type RandomConv, type RandomConvLimits, randomConv } from './cases.js';
 import { comparePasses, identicalPasses, makeInputs } from './checks.js';
+import { expectTypedError, savedStateMisuse } from './plan-misuse.js';
 import { randomTensor, seededRandom } from './random.js';
 import { type ConvInputs, type PassResults, runPasses, withPlan } from './run-fixture.js';
 import { errorBounds } from './tolerance.js';
@@ -371,6 +372,11 @@ export function describePlanChecks(settings: PlanCheckSettings): void {
     property('chain resident device tensors with the numbers of the host path', (backend, c) =>
       checkResidentChain(backend, c, agreement),
     );
+
+    for (const invalid of savedStateMisuse) {
+      it(`${invalid.title} -> ${invalid.code}`, () =>
+        expectTypedError(invalid, settings.backend()));
+    }
 
     it(
       'are disposed with their backend, with their saved states and device tensors',

@@ -1,5 +1,6 @@
 import { createNaiveBackend } from '@conv2d/backend-naive';
-import type { Conv2dBackend, Conv2dPlan, Tensor } from '@conv2d/core';
+import { type Conv2dBackend, type Conv2dPlan, isConv2dError, type Tensor } from '@conv2d/core';
+import { expect } from 'vitest';
 import type { InvalidCall } from './invalid-calls.js';
 import { planSpecOf, withPlan } from './run-fixture.js';
 
@@ -12,6 +13,8 @@ const t = (shape: number[], length = shape.reduce((a, b) => a * b, 1)): Tensor =
 const inputs = { x: t([1, 2, 5, 5]), w: t([3, 2, 3, 3]), b: t([3]), options: { padding: 1 } };
 const { x } = inputs;
 const dy = t([1, 3, 5, 5]);
+// the same layer on an empty batch: core answers its calls, no kernel runs
+const empty = { ...inputs, x: t([0, 2, 5, 5]) };
 
 /** A call on a plan with its weights set; the plan is disposed after. */
 const planned =
@@ -29,13 +32,29 @@ const bare = (use: (plan: Conv2dPlan) => Promise<unknown>) => async (backend: Co
   }
 };
 
-const savedOf = async (plan: Conv2dPlan) => {
-  const { saved } = await plan.forward(x, { save: true });
+const savedOf = async (plan: Conv2dPlan, input = x) => {
+  const { saved } = await plan.forward(input, { save: true });
   if (!saved) throw new Error('forward with save: true returned no saved state');
   return saved;
 };
 
-/** Misused plans: every one a typed error naming the argument, before any engine runs. */
+/** Runs a call that must be rejected: a Conv2dError with its code, naming the argument. */
+export async function expectTypedError(invalid: InvalidCall, backend: Conv2dBackend) {
+  let caught: unknown;
+  try {
+    await invalid.call(backend);
+  } catch (e) {
+    caught = e;
+  }
+  expect(isConv2dError(caught), `expected a Conv2dError, got ${String(caught)}`).toBe(true);
+  expect(caught).toMatchObject({ code: invalid.code });
+  expect((caught as Error).message).toContain(invalid.names);
+}
+
+/**
+ * Misused plans: every one a typed error naming the argument, answered by core before any
+ * kernel runs (saved states come from an empty batch's plan).
+ */
 export const planMisuse: InvalidCall[] = [
   {
     title: 'plan spec with x of rank 3',
@@ -157,29 +176,19 @@ export const planMisuse: InvalidCall[] = [
     code: 'plan-mismatch',
     names: 'saved',
     call: planned(async (plan, be) => {
-      const saved = await savedOf(plan);
-      return withPlan(be, inputs, (other) => other.backward(dy, saved));
-    }),
-  },
-  {
-    title: 'plan backward for dX from a saved state older than setWeights',
-    code: 'plan-mismatch',
-    names: 'saved',
-    call: planned(async (plan) => {
-      const saved = await savedOf(plan);
-      await plan.setWeights(inputs.w, inputs.b);
-      return plan.backward(dy, saved);
+      return withPlan(be, empty, async (other) => plan.backward(dy, await savedOf(other, empty.x)));
     }),
   },
   {
     title: 'plan backward from a disposed saved state',
     code: 'disposed',
     names: 'saved',
-    call: planned(async (plan) => {
-      const saved = await savedOf(plan);
-      saved.dispose();
-      return plan.backward(dy, saved);
-    }),
+    call: (be) =>
+      withPlan(be, empty, async (plan) => {
+        const saved = await savedOf(plan, empty.x);
+        saved.dispose();
+        return plan.backward(t([0, 3, 5, 5]), saved);
+      }),
   },
   {
     title: 'plan forward on a disposed plan',
@@ -211,6 +220,20 @@ export const planMisuse: InvalidCall[] = [
       } finally {
         other.dispose();
       }
+    }),
+  },
+];
+
+/** Misused saved states that need a forward that ran (kernels implemented). */
+export const savedStateMisuse: InvalidCall[] = [
+  {
+    title: 'plan backward for dX from a saved state older than setWeights',
+    code: 'plan-mismatch',
+    names: 'saved',
+    call: planned(async (plan) => {
+      const saved = await savedOf(plan);
+      await plan.setWeights(inputs.w, inputs.b);
+      return plan.backward(dy, saved);
     }),
   },
 ];
