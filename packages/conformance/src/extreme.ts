@@ -11,6 +11,7 @@ import {
   runPasses,
 } from './checks.js';
 import { randomTensor, seededRandom } from './random.js';
+import { CONFORMANCE_APIS, type ConformanceApi } from './run-fixture.js';
 import { errorBounds } from './tolerance.js';
 
 /*
@@ -63,8 +64,9 @@ async function expectClosedForm(
   backend: Conv2dBackend,
   i: ConvInputs,
   want: PassResults,
+  api: ConformanceApi,
 ): Promise<void> {
-  const got = await runPasses(backend, i);
+  const got = await runPasses(backend, i, api);
   const bounds = await errorBounds(i.x, i.w, i.b, i.dy, i.options);
   expect(comparePasses(got, want, bounds, i.b !== null)).toEqual([]);
 }
@@ -123,39 +125,43 @@ function secondTapOnly(): [ConvInputs, PassResults] {
   return [i, { y: tensor(dy.shape, y), grads }];
 }
 
-/** Registers the extreme-parameter group of `describeConformance` (one-shot calls). */
+/** Registers the extreme-parameter group of `describeConformance`. */
 export function describeExtremeParameters(o: ExtremeOptions): void {
   describe('extreme but valid parameters (strides, dilations, padding up to 2^53-1)', () => {
-    for (const stride of [2 ** 31, 2 ** 40, Number.MAX_SAFE_INTEGER]) {
-      it(`stride ${stride} on a 3x3 input reads x[0,0,0,0] only (issue 12)`, () =>
-        expectClosedForm(o.backend(), ...singleOutput(stride)));
-    }
-    it('padding 2^40 with stride 2^41: every output is the bias', () =>
-      expectClosedForm(o.backend(), ...biasOnly()));
-    it('dilation 2^40 with 2 taps and padding 2^40: a 1x1 convolution', () =>
-      expectClosedForm(o.backend(), ...secondTapOnly()));
-    if (o.isOracle) return;
-    for (const layout of ['NCHW', 'NHWC'] as Layout[]) {
-      it(
-        `random extreme convolutions in ${layout} against the oracle`,
-        async () => {
-          if (!o.backend().capabilities.layouts.includes(layout)) {
-            const [c] = fc.sample(extremeConv(layout), { numRuns: 1, seed: 1 });
-            const { x, w } = makeInputs(c);
-            await expect(o.backend().forward(x, w, null, c.options)).rejects.toMatchObject({
-              code: 'unsupported',
-            });
-            return;
-          }
-          await fc.assert(
-            fc.asyncProperty(extremeConv(layout), async (c) => {
-              expect(await checkAgainstOracle(o.backend(), c), JSON.stringify(c)).toEqual([]);
-            }),
-            { numRuns: o.runs },
-          );
-        },
-        o.timeout * 4,
-      );
+    for (const api of CONFORMANCE_APIS) {
+      const via = api === 'plan' ? ' through a plan' : '';
+      for (const stride of [2 ** 31, 2 ** 40, Number.MAX_SAFE_INTEGER]) {
+        it(`stride ${stride} on a 3x3 input reads x[0,0,0,0] only (issue 12)${via}`, () =>
+          expectClosedForm(o.backend(), ...singleOutput(stride), api));
+      }
+      it(`padding 2^40 with stride 2^41: every output is the bias${via}`, () =>
+        expectClosedForm(o.backend(), ...biasOnly(), api));
+      it(`dilation 2^40 with 2 taps and padding 2^40: a 1x1 convolution${via}`, () =>
+        expectClosedForm(o.backend(), ...secondTapOnly(), api));
+      if (o.isOracle) continue;
+      for (const layout of ['NCHW', 'NHWC'] as Layout[]) {
+        it(
+          `random extreme convolutions in ${layout} against the oracle${via}`,
+          async () => {
+            if (!o.backend().capabilities.layouts.includes(layout)) {
+              const [c] = fc.sample(extremeConv(layout), { numRuns: 1, seed: 1 });
+              const { x, w } = makeInputs(c);
+              await expect(o.backend().forward(x, w, null, c.options)).rejects.toMatchObject({
+                code: 'unsupported',
+              });
+              return;
+            }
+            await fc.assert(
+              fc.asyncProperty(extremeConv(layout), async (c) => {
+                const problems = await checkAgainstOracle(o.backend(), c, api);
+                expect(problems, JSON.stringify(c)).toEqual([]);
+              }),
+              { numRuns: o.runs },
+            );
+          },
+          o.timeout * 4,
+        );
+      }
     }
   });
 }
