@@ -8,7 +8,7 @@ import type {
 import { gemmImplementation } from '@conv2d/gemm';
 import { alloc, type Buffers } from './buffers.js';
 import { usesDirectPath } from './direct.js';
-import { isPointwise } from './kernels.js';
+import { isPointwise } from './im2col.js';
 import { backwardPass, type DxMethod } from './passes/backward.js';
 import type { PassContext } from './passes/context.js';
 import { forwardPass } from './passes/forward.js';

@@ -1,10 +1,7 @@
 import type { ConvDescription } from '@conv2d/core';
-import { type DepthwisePlanes, depthwisePlanes, type PlaneCorrelation } from '@conv2d/gemm';
-import type {
-  directForwardScalar,
-  directInputGradScalar,
-  directWeightGradScalar,
-} from './direct.js';
+import { type DepthwisePlanes, depthwisePlanes } from '@conv2d/gemm';
+import type { ForwardArgs, InputGradArgs, WeightGradArgs } from './direct-args.js';
+import { forwardGeometry, inputGradGeometry } from './plane-geometry.js';
 
 /**
  * The direct path at stride 1 on `@conv2d/gemm`'s WebAssembly SIMD planes (any kernel size,
@@ -30,41 +27,6 @@ function stagedFloats(d: ConvDescription): number {
 function planesFor(d: ConvDescription): DepthwisePlanes | null {
   if (d.strideHeight !== 1 || d.strideWidth !== 1) return null;
   return stagedFloats(d) <= MAX_STAGED_FLOATS ? depthwisePlanes() : null;
-}
-
-/** X -> Y: the forward correlation, padding as given. */
-function forwardGeometry(d: ConvDescription): PlaneCorrelation {
-  return {
-    inHeight: d.inHeight,
-    inWidth: d.inWidth,
-    outHeight: d.outHeight,
-    outWidth: d.outWidth,
-    kernelHeight: d.kernelHeight,
-    kernelWidth: d.kernelWidth,
-    dilationHeight: d.dilationHeight,
-    dilationWidth: d.dilationWidth,
-    padTop: d.padTop,
-    padLeft: d.padLeft,
-  };
-}
-
-/**
- * dY -> dX: at stride 1, dx[r, c] = sum over taps of w[m, q]·dy[r + padTop - m·dh, c + padLeft
- * - q·dw], which is the correlation of dY with the flipped kernel, padded by (K-1)·d - pad.
- */
-export function inputGradGeometry(d: ConvDescription): PlaneCorrelation {
-  return {
-    inHeight: d.outHeight,
-    inWidth: d.outWidth,
-    outHeight: d.inHeight,
-    outWidth: d.inWidth,
-    kernelHeight: d.kernelHeight,
-    kernelWidth: d.kernelWidth,
-    dilationHeight: d.dilationHeight,
-    dilationWidth: d.dilationWidth,
-    padTop: (d.kernelHeight - 1) * d.dilationHeight - d.padTop,
-    padLeft: (d.kernelWidth - 1) * d.dilationWidth - d.padLeft,
-  };
 }
 
 /**
@@ -110,9 +72,7 @@ function eachGroup(
 }
 
 /** Forward for image n, groups [g0, g1): y = bias + the convolution (as `directForward`). */
-export function simdForward(
-  ...[d, x, w, b, y, n, g0, g1]: Parameters<typeof directForwardScalar>
-): boolean {
+export function simdForward(...[d, x, w, b, y, n, g0, g1]: ForwardArgs): boolean {
   const c = forwardGeometry(d);
   return eachGroup(d, n, g0, g1, (planes, { cig, cog, co, xAt, yAt, wAt }) =>
     planes.correlate(c, cig, cog, x, xAt, w, wAt, b, co, y, yAt),
@@ -120,9 +80,7 @@ export function simdForward(
 }
 
 /** dX for image n, groups [g0, g1) (writes those planes of dx; as `directInputGrad`). */
-export function simdInputGrad(
-  ...[d, dy, w, dx, n, g0, g1]: Parameters<typeof directInputGradScalar>
-): boolean {
+export function simdInputGrad(...[d, dy, w, dx, n, g0, g1]: InputGradArgs): boolean {
   const c = inputGradGeometry(d);
   const KK = d.kernelHeight * d.kernelWidth;
   // The group's kernels flipped, with inputs and outputs swapped: [ic][oc][KK], reversed taps.
@@ -139,9 +97,7 @@ export function simdInputGrad(
 }
 
 /** dW for image n, groups [g0, g1), added into acc at accBase (as `directWeightGrad`). */
-export function simdWeightGrad(
-  ...[d, dy, x, acc, accBase, n, g0, g1]: Parameters<typeof directWeightGradScalar>
-): boolean {
+export function simdWeightGrad(...[d, dy, x, acc, accBase, n, g0, g1]: WeightGradArgs): boolean {
   const c = forwardGeometry(d);
   return eachGroup(d, n, g0, g1, (planes, { cig, cog, xAt, yAt, wAt }) =>
     planes.tapSums(c, cig, cog, x, xAt, dy, yAt, acc, accBase + wAt),

@@ -1,5 +1,6 @@
 import type { ConvDescription } from '@conv2d/core';
 import { simdForward, simdInputGrad, simdWeightGrad } from './depthwise-simd.js';
+import type { ForwardArgs, InputGradArgs, WeightGradArgs } from './direct-args.js';
 import { forwardPlane3x3, inputGradPlane3x3, weightGradPlane3x3 } from './direct3x3.js';
 import { validRange } from './im2col.js';
 
@@ -43,21 +44,12 @@ function forEachPlanePair(
 }
 
 /** Forward for image n, groups [g0, g1); writes (bias +) the convolution into y. */
-export function directForward(...args: Parameters<typeof directForwardScalar>): void {
+export function directForward(...args: ForwardArgs): void {
   if (!simdForward(...args)) directForwardScalar(...args);
 }
 
 /** `directForward` in JavaScript (strides, runtimes without Wasm SIMD, tests). */
-export function directForwardScalar(
-  d: ConvDescription,
-  x: Float32Array,
-  w: Float32Array,
-  b: Float32Array | null,
-  y: Float32Array,
-  n: number,
-  g0: number,
-  g1: number,
-): void {
+export function directForwardScalar(...[d, x, w, b, y, n, g0, g1]: ForwardArgs): void {
   const { inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = d;
   const Kh = d.kernelHeight;
   const Kw = d.kernelWidth;
@@ -147,20 +139,12 @@ function forwardRow3(
 }
 
 /** dX for image n, groups [g0, g1): the adjoint of `directForward` (dx must start at zero). */
-export function directInputGrad(...args: Parameters<typeof directInputGradScalar>): void {
+export function directInputGrad(...args: InputGradArgs): void {
   if (!simdInputGrad(...args)) directInputGradScalar(...args);
 }
 
 /** `directInputGrad` in JavaScript (strides, runtimes without Wasm SIMD, tests). */
-export function directInputGradScalar(
-  d: ConvDescription,
-  dy: Float32Array,
-  w: Float32Array,
-  dx: Float32Array,
-  n: number,
-  g0: number,
-  g1: number,
-): void {
+export function directInputGradScalar(...[d, dy, w, dx, n, g0, g1]: InputGradArgs): void {
   const { inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = d;
   const Kh = d.kernelHeight;
   const Kw = d.kernelWidth;
@@ -243,20 +227,13 @@ function inputGradRow3(
 }
 
 /** dW for image n, groups [g0, g1), added into acc (laid out like w). */
-export function directWeightGrad(...args: Parameters<typeof directWeightGradScalar>): void {
+export function directWeightGrad(...args: WeightGradArgs): void {
   if (!simdWeightGrad(...args)) directWeightGradScalar(...args);
 }
 
 /** `directWeightGrad` in JavaScript (strides, runtimes without Wasm SIMD, tests). */
 export function directWeightGradScalar(
-  d: ConvDescription,
-  dy: Float32Array,
-  x: Float32Array,
-  acc: Float32Array,
-  accBase: number,
-  n: number,
-  g0: number,
-  g1: number,
+  ...[d, dy, x, acc, accBase, n, g0, g1]: WeightGradArgs
 ): void {
   const { inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = d;
   const Kh = d.kernelHeight;

@@ -1,7 +1,7 @@
 import type { ConvDescription } from '@conv2d/core';
 import type { PlaneCorrelation } from '@conv2d/gemm';
-import { inputGradGeometry } from './depthwise-simd.js';
 import { validRange } from './im2col.js';
+import { inputGradGeometry } from './plane-geometry.js';
 
 /**
  * 3x3 planes of the direct path (depthwise above all), one (output, input) channel pair at a

@@ -168,3 +168,17 @@ export function col2imTile(
     }
   }
 }
+
+/** 1x1, stride 1, no padding: the image (one group's channels) already is the im2col matrix. */
+export function isPointwise(d: ConvDescription): boolean {
+  return (
+    d.kernelHeight === 1 &&
+    d.kernelWidth === 1 &&
+    d.strideHeight === 1 &&
+    d.strideWidth === 1 &&
+    d.padTop === 0 &&
+    d.padBottom === 0 &&
+    d.padLeft === 0 &&
+    d.padRight === 0
+  );
+}

@@ -1,6 +1,7 @@
 import type { ConvDescription } from '@conv2d/core';
 import { sgemm } from '@conv2d/gemm';
-import { isPointwise, type Job, type Task } from './kernels.js';
+import { isPointwise } from './im2col.js';
+import type { Job, Task } from './job.js';
 
 /**
  * Forward in NHWC without transposing: there the natural im2col matrix has one row per

@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { Conv2dError } from '@conv2d/core';
 import { gemmImplementation, type WasmKernelName, wasmKernel } from '@conv2d/gemm';
-import { abandon, type Job, workerBusy } from './kernels.js';
+import { abandon, type Job, workerBusy } from './job.js';
 
 /** What a worker is sent for one job; `slot` is its dW accumulator (the caller has 0). */
 export interface JobMessage {

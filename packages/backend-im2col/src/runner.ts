@@ -1,5 +1,6 @@
 import type { ConvDescription } from '@conv2d/core';
-import { copyWorkerResults, drainAsCaller, type Job, newJob, TASK_STRIDE } from './kernels.js';
+import { copyWorkerResults, type Job, newJob, TASK_STRIDE } from './job.js';
+import { drainAsCaller } from './kernels.js';
 import type { WorkerPool } from './pool.js';
 import type { Steps } from './steps.js';
 

@@ -1,15 +1,8 @@
 import { type ConvDescription, describeConv } from '@conv2d/core';
 import { describe, expect, it } from 'vitest';
-import {
-  copyWorkerResults,
-  evenSplit,
-  type Job,
-  newJob,
-  Op,
-  TASK_STRIDE,
-  tileShape,
-} from '../src/kernels.js';
-import { forwardTasks, inputTasks } from '../src/plan.js';
+import { evenSplit, tileShape } from '../src/gemm-tasks.js';
+import { copyWorkerResults, type Job, newJob, Op, TASK_STRIDE } from '../src/job.js';
+import { forwardTasks, inputTasks } from '../src/tasks.js';
 
 /** A job of `op` over `tasks`, with each task's owner given by `owner(i)`. */
 function jobOf(

@@ -1,9 +1,9 @@
 import type { ConvDescription } from '@conv2d/core';
 import { usesDirectPath } from '../direct.js';
-import { Op } from '../kernels.js';
-import { weightTasks } from '../plan.js';
+import { Op } from '../job.js';
 import type { Runner } from '../runner.js';
 import type { Steps } from '../steps.js';
+import { weightTasks } from '../tasks.js';
 
 /**
  * acc (one wSize slot per thread) += dW of NCHW chunk `d`: dY_hat · X_hatᵀ through GEMM, or the

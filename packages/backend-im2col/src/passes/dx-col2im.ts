@@ -1,10 +1,10 @@
 import type { ConvDescription } from '@conv2d/core';
 import type { Stage } from '../buffers.js';
 import { usesDirectPath } from '../direct.js';
-import { Op } from '../kernels.js';
-import { inputTasks } from '../plan.js';
+import { Op } from '../job.js';
 import type { Runner } from '../runner.js';
 import type { Steps } from '../steps.js';
+import { inputTasks } from '../tasks.js';
 
 /**
  * Images [n0, n1) of dx (the caller's layout, through `dxs`) from the NCHW dY chunk of `d`:

@@ -1,11 +1,11 @@
 import type { ConvDescription } from '@conv2d/core';
 import { Stage } from '../buffers.js';
 import { usesDirectPath } from '../direct.js';
-import { Op } from '../kernels.js';
+import { Op } from '../job.js';
 import { nhwcFits } from '../nhwc.js';
-import { forwardTasks } from '../plan.js';
 import type { Runner } from '../runner.js';
 import type { Steps } from '../steps.js';
+import { forwardTasks } from '../tasks.js';
 import type { Weights } from '../weights.js';
 import { imagesPerChunk, type PassContext, withBatch } from './context.js';
 

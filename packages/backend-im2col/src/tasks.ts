@@ -1,6 +1,6 @@
 import type { ConvDescription } from '@conv2d/core';
 import { usesDirectPath } from './direct.js';
-import { TASK_STRIDE } from './kernels.js';
+import { TASK_STRIDE } from './job.js';
 
 /**
  * Task lists. With one thread each (image, group) is one task; with more, work is cut a few

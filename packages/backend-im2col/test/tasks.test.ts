@@ -1,7 +1,7 @@
 import { describeConv } from '@conv2d/core';
 import { describe, expect, it } from 'vitest';
-import { TASK_STRIDE } from '../src/kernels.js';
-import { forwardTasks, weightTasks } from '../src/plan.js';
+import { TASK_STRIDE } from '../src/job.js';
+import { forwardTasks, weightTasks } from '../src/tasks.js';
 
 /** The tasks as rows (n, g, p0, p1, co0, co1). */
 function rows(tasks: Int32Array): number[][] {
