@@ -1,6 +1,8 @@
 import type { ConvDescription } from '@conv2d/core';
 import {
   gemmImplementation,
+  type ResidentSgemmArgs,
+  type SgemmArgs,
   sgemm,
   sgemmWasmResident,
   wasmCol2im,
@@ -273,30 +275,16 @@ export function weightGemm(
         : null;
     for (let kt = 0; kt < K; kt += kc) {
       const ke = Math.min(K, kt + kc);
+      // B, the X_hat tile: in the Wasm memory (null: at its offset there), or a JS array
+      let tile: [Float32Array | null, number, number];
       if (layout) {
         residentTile(d, layout, x, xBase, g, kt, ke, pt, pe);
-        sgemmWasmResident(
-          false,
-          true,
-          rows,
-          ke - kt,
-          pe - pt,
-          1,
-          dy,
-          dyBase + pt,
-          P,
-          null,
-          layout.tileAt,
-          pe - pt,
-          1,
-          acc,
-          accBase + kt,
-          K,
-        );
-        continue;
+        tile = [null, layout.tileAt, pe - pt];
+      } else {
+        tile = im2colSource(job, ws, n, g, kt, ke, pt, pe);
       }
-      const [src, off, ld] = im2colSource(job, ws, n, g, kt, ke, pt, pe);
-      sgemm(
+      const [b, bOffset, ldb] = tile;
+      const args: ResidentSgemmArgs = [
         false,
         true,
         rows,
@@ -306,14 +294,16 @@ export function weightGemm(
         dy,
         dyBase + pt,
         P,
-        src,
-        off,
-        ld,
+        b,
+        bOffset,
+        ldb,
         1,
-        job.acc as Float32Array,
+        acc,
         accBase + kt,
         K,
-      );
+      ];
+      if (layout) sgemmWasmResident(...args);
+      else sgemm(...(args as SgemmArgs));
     }
   }
 }

@@ -7,27 +7,16 @@ import {
   transposeLayout,
 } from '@conv2d/core';
 import { gemmImplementation, setGemmImplementation } from '@conv2d/gemm';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createEngine } from '../src/engine.js';
-import {
-  createIm2colBackend,
-  type Im2colBackend,
-  type Im2colBackendOptions,
-} from '../src/index.js';
+import type { Im2colBackendOptions } from '../src/index.js';
 import { WorkerPool } from '../src/pool.js';
+import { backendMaker } from './backends.js';
 import { random } from './reference.js';
 
 /** What is specific to this engine's plans; describeConformance checks plans in general. */
 
-const backends: Im2colBackend[] = [];
-async function make(options: Im2colBackendOptions): Promise<Im2colBackend> {
-  const b = await createIm2colBackend(options);
-  backends.push(b);
-  return b;
-}
-afterAll(() => {
-  for (const b of backends) b.dispose();
-});
+const make = backendMaker();
 
 interface Conv {
   name: string;

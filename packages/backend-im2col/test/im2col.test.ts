@@ -1,10 +1,7 @@
 import { type Conv2dOptions, describeConv, type Tensor, transposeLayout } from '@conv2d/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createIm2colBackend,
-  type Im2colBackend,
-  type Im2colBackendOptions,
-} from '../src/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Im2colBackend, Im2colBackendOptions } from '../src/index.js';
+import { backendMaker } from './backends.js';
 import { type Case, cases } from './cases.js';
 import { random, reference, worstError } from './reference.js';
 
@@ -34,15 +31,7 @@ function inputs(c: Case, layout: 'NCHW' | 'NHWC', seed: number): Inputs {
   return { x, w, b, dy, options };
 }
 
-const backends: Im2colBackend[] = [];
-async function make(options: Im2colBackendOptions): Promise<Im2colBackend> {
-  const b = await createIm2colBackend(options);
-  backends.push(b);
-  return b;
-}
-afterAll(() => {
-  for (const b of backends) b.dispose();
-});
+const make = backendMaker();
 
 /** Checks every pass of one case against the float64 loops. */
 async function check(backend: Im2colBackend, c: Case, layout: 'NCHW' | 'NHWC', seed: number) {

@@ -66,10 +66,9 @@ export function* backwardPass(
       const xhatc = xhat ? xhat.subarray(n0 * xhatImage, n1 * xhatImage) : null;
       yield* weightGradChunk(runner, cd, xc, dyc, acc, xhatc, threads, tileBytes);
     }
-    if (dx && wk && transposed) {
-      yield* transposedChunk(runner, cd, dyc, wk, dx, n0, n1, dxs, threads, tileBytes, get);
-    } else if (dx && wk) {
-      yield* col2imChunk(runner, cd, dyc, wk, dx, n0, n1, dxs, threads, tileBytes);
+    if (dx && wk) {
+      const chunk = { ctx, d: cd, dy: dyc, w: wk, dx, n0, n1, dxs, tileBytes };
+      yield* (transposed ? transposedChunk : col2imChunk)(chunk);
     }
   }
   if (dwOut && acc) grads.dw = reduceSlots(acc, d.wSize, threads, dwOut);

@@ -1,5 +1,5 @@
 import { type ConvDescription, describeConv } from '@conv2d/core';
-import type { Buffers } from '../buffers.js';
+import type { Buffers, Stage } from '../buffers.js';
 import type { Runner } from '../runner.js';
 
 /** What every pass of one prepared convolution runs with. */
@@ -10,6 +10,23 @@ export interface PassContext {
   /** Threads of its passes (1: plain arrays; more: shared ones). */
   threads: number;
   get: Buffers;
+}
+
+/**
+ * One batch chunk of a dX pass: images [n0, n1) of dx (the caller's layout, through `dxs`)
+ * from the NCHW dY chunk `dy` of convolution `d` (that chunk's), with the kernel `w` in the
+ * layout the method reads.
+ */
+export interface DxChunk {
+  ctx: PassContext;
+  d: ConvDescription;
+  dy: Float32Array;
+  w: Float32Array;
+  dx: Float32Array;
+  n0: number;
+  n1: number;
+  dxs: Stage;
+  tileBytes: number;
 }
 
 /** The convolution for `count` images in NCHW, the layout every kernel works in. */

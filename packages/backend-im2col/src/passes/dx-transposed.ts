@@ -1,28 +1,14 @@
-import type { ConvDescription } from '@conv2d/core';
-import type { Buffers, Stage } from '../buffers.js';
-import type { Runner } from '../runner.js';
 import type { Steps } from '../steps.js';
 import { transposedDescription, upsamplePad } from '../transposed.js';
+import type { DxChunk } from './context.js';
 import { forwardChunk } from './forward.js';
 
 /**
- * Images [n0, n1) of dx (through `dxs`) as a transposed convolution of the NCHW dY chunk:
- * dY upsampled and padded into a buffer of role 'up', then the forward code with the flipped
- * kernel, stride 1, no bias.
+ * A chunk of dX as a transposed convolution: dY upsampled and padded into a buffer of role
+ * 'up', then the forward code with the flipped kernel (`w`), stride 1, no bias.
  */
-export function* transposedChunk(
-  runner: Runner,
-  d: ConvDescription,
-  dy: Float32Array,
-  flipped: Float32Array,
-  dx: Float32Array,
-  n0: number,
-  n1: number,
-  dxs: Stage,
-  threads: number,
-  tileBytes: number,
-  get: Buffers,
-): Steps {
+export function* transposedChunk({ ctx, d, dy, w, dx, n0, n1, dxs, tileBytes }: DxChunk): Steps {
+  const { runner, threads, get } = ctx;
   const t = transposedDescription(d, n1 - n0);
   const input = get('up', t.xSize);
   input.fill(0);
@@ -30,6 +16,6 @@ export function* transposedChunk(
   const out = dxs.target(dx, n0, n1);
   const tt = runner.threadsFor(t) > 1 ? threads : 1;
   const result = dxs.sharedOnly(dx, n0, n1);
-  yield* forwardChunk(runner, t, input, flipped, null, out, tt, null, tileBytes, result);
+  yield* forwardChunk(runner, t, input, w, null, out, tt, null, tileBytes, result);
   if (!result) dxs.write(dx, n0, n1, out);
 }
