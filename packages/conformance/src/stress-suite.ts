@@ -123,7 +123,9 @@ export function describeStress(
             log: (line) => lines.push(`${STRESS_LINE}${line}`),
           });
           for (const line of lines) console.log(line);
-          expect(checks.flatMap((c) => c.problems)).toEqual([]);
+          const problems = checks.flatMap((c) => c.problems);
+          // the problems themselves as the message (an array diff would elide them)
+          if (problems.length > 0) throw new Error(problems.join('\n'));
         },
         timeoutMs,
       );
