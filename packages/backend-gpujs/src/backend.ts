@@ -12,7 +12,7 @@ import {
 } from '@conv2d/core';
 import { Engine, type EngineStats } from './engine.js';
 import { bestMode, GL_KERNELS, type GpujsMode, isMode, MODES, probeMode } from './modes.js';
-import { createEnginePlan } from './plan.js';
+import { createEnginePlan, GlOneShot } from './plan.js';
 import { type Handle, Textures } from './textures.js';
 
 export interface GpujsBackend extends Conv2dBackend {
@@ -98,10 +98,12 @@ export async function createGpujsBackend(options: GpujsBackendOptions = {}): Pro
   const engine = new Engine(mode, lanes);
   // GL modes keep device tensors in textures; the others have host arrays only.
   const textures = GL_KERNELS[mode] ? new Textures(engine) : null;
+  // There the one-shot calls run through the plans' code too.
+  const oneShot = textures ? new GlOneShot(engine, textures) : engine;
   const name = requested ? `gpujs:${mode}` : 'gpujs';
   const backend = defineBackend<Handle>(name, capabilitiesOf(mode, limit), {
-    forward: (desc, x, w, b) => engine.forward(desc, x, w, b),
-    backward: (desc, dy, x, w, wanted) => engine.backward(desc, dy, x, w, wanted),
+    forward: (desc, x, w, b) => oneShot.forward(desc, x, w, b),
+    backward: (desc, dy, x, w, wanted) => oneShot.backward(desc, dy, x, w, wanted),
     plan: (desc) => createEnginePlan(engine, textures, desc),
     store: textures?.store ?? (hostStore as TensorStore<Handle>),
     dispose: () => engine.dispose(),

@@ -46,7 +46,9 @@ export interface CallPhases {
   /**
    * gpu.js's synchronous part: copying the arguments, uploading them and dispatching (webgpu
    * kernel); the whole computation for a synchronous webasm kernel; for a pipeline only the
-   * copies gpu.js takes of its arguments (the rest of the call queues).
+   * copies gpu.js takes of its arguments (the rest of the call queues). GL modes (whose
+   * one-shot calls run through plan.ts): the uploads and every kernel run, which GL does
+   * synchronously (their `waitMs` is 0, the readback is `shapeMs`).
    */
   readonly submitMs: number;
   /**
@@ -201,6 +203,14 @@ export class Engine {
   prepareOneShot(desc: ConvDescription): void {
     this.forwardProgram(desc);
     this.backwardProgram(desc, ['dx', 'dw', 'db']);
+  }
+
+  /** Counts a one-shot call timed elsewhere (GL modes run theirs through plan.ts). */
+  record(phases: CallPhases): void {
+    const ms = phases.submitMs + phases.waitMs + phases.shapeMs + phases.unpackMs;
+    if (phases.compiled) this.stats.compileMs += ms;
+    else this.stats.runMs += ms;
+    this.stats.last = phases;
   }
 
   /** Runs `work` after every call queued before it has settled (gpu.js state is shared). */

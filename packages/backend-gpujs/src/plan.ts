@@ -17,14 +17,15 @@ import {
   type OutputSize,
   weightDims,
 } from './sources.js';
-import { relayoutSource, uploadSource } from './texture-sources.js';
-import { type Handle, type Operand, type Textures, TextureTensor } from './textures.js';
+import { relayoutSource } from './texture-sources.js';
+import { type Handle, type Textures, TextureTensor } from './textures.js';
 
 /**
  * Plans of the gpu.js engine (`BackendKernels.plan`). In GL modes (`textures` given) weights,
  * saved inputs and resident results are textures, and calls read back only what is asked for
- * on the host. In cpu, webasm and webgpu modes a plan runs the one-shot kernels, compiled when
- * the plan is made, on host arrays (gpu.js copies them in on every call).
+ * on the host; the one-shot calls run through the same code (`GlOneShot`). In cpu, webasm and
+ * webgpu modes a plan runs the one-shot kernels, made when the plan is made, on host arrays
+ * (gpu.js copies them in on every call).
  */
 export async function createEnginePlan(
   engine: Engine,
@@ -32,9 +33,9 @@ export async function createEnginePlan(
   desc: ConvDescription,
 ): Promise<EnginePlan<Handle, unknown>> {
   if (textures) {
-    const plan = new TexturePlan(engine, textures, desc);
-    await plan.build();
-    return plan;
+    const conv = new TextureConv(engine, textures, desc);
+    await engine.exclusive(() => conv.build());
+    return new TexturePlan(engine, conv);
   }
   engine.prepareOneShot(desc);
   const plan = planFromOneShot(desc, {
@@ -45,7 +46,7 @@ export async function createEnginePlan(
   return plan as EnginePlan<Handle, unknown>;
 }
 
-/** One kernel of a GL plan, and the kernel that puts its 4-lane result in tensor order. */
+/** One kernel of a GL convolution, and the kernel that puts its 4-lane result in tensor order. */
 interface Pass {
   readonly ks: KernelSource;
   readonly run: KernelRun;
@@ -54,96 +55,105 @@ interface Pass {
   readonly size: number;
 }
 
-class TexturePlan implements EnginePlan<Handle, GpuTexture> {
+type PassName = 'forward' | Gradient;
+
+/**
+ * One convolution on GL textures: its kernels, its weights' textures, and each call's work,
+ * run synchronously. Callers hold the engine's queue (`exclusive`) around every method.
+ */
+class TextureConv {
   private w: GpuTexture | null = null;
   private b: GpuTexture | null = null;
   private readonly xDims: OutputSize;
   private readonly dyDims: OutputSize;
   private readonly wDims: OutputSize;
   private readonly bDims: OutputSize;
-  private readonly hasBias: boolean;
-  private readonly forwardPass: Pass;
-  private readonly gradientPasses: Record<Gradient, Pass>;
+  private readonly passes = new Map<PassName, Pass>();
 
   constructor(
     private readonly engine: Engine,
     private readonly textures: Textures,
-    desc: ConvDescription,
+    private readonly desc: ConvDescription,
   ) {
     const d = desc;
     this.xDims = activationDims(d, d.inChannels, d.inHeight, d.inWidth);
     this.dyDims = activationDims(d, d.outChannels, d.outHeight, d.outWidth);
     this.wDims = weightDims(d);
     this.bDims = [d.outChannels];
-    this.hasBias = d.hasBias;
-    // Every kernel a call may run is made now, so calls compile nothing.
-    const dims = [this.xDims, this.dyDims, this.wDims, ...(d.hasBias ? [this.bDims] : [])];
-    for (const size of dims) engine.textureKernel(uploadSource(size));
-    this.forwardPass = this.pass(forwardSource(d, engine.lanes));
-    this.gradientPasses = {
-      dx: this.pass(dxSource(d, engine.lanes)),
-      dw: this.pass(dwSource(d, engine.lanes)),
-      db: this.pass(dbSource(d)),
-    };
   }
 
-  private pass(ks: KernelSource): Pass {
-    const { engine } = this;
-    return {
-      ks,
-      run: engine.textureKernel(ks),
-      relayout: ks.lanes === 4 ? engine.textureKernel(relayoutSource(ks)) : null,
-      size: ks.output.reduce((a: number, b: number) => a * b, 1) * ks.lanes,
-    };
+  /** A pass's kernels, made on first use (a plan makes them all when it is made). */
+  private pass(name: PassName): Pass {
+    let pass = this.passes.get(name);
+    if (!pass) {
+      const { engine, desc } = this;
+      const ks =
+        name === 'forward'
+          ? forwardSource(desc, engine.lanes)
+          : name === 'dx'
+            ? dxSource(desc, engine.lanes)
+            : name === 'dw'
+              ? dwSource(desc, engine.lanes)
+              : dbSource(desc);
+      pass = {
+        ks,
+        run: engine.textureKernel(ks),
+        relayout: ks.lanes === 4 ? engine.textureKernel(relayoutSource(ks)) : null,
+        size: ks.output.reduce((a: number, b: number) => a * b, 1) * ks.lanes,
+      };
+      this.passes.set(name, pass);
+    }
+    return pass;
   }
 
   /**
-   * Compiles the convolution kernels (and the upload kernels) now, on zero tensors, so calls
-   * compile nothing; only the relayout kernels, which read a 4-lane result, compile on the
-   * first call that keeps such a result resident.
+   * Makes and compiles every kernel now, on zero tensors, so calls compile nothing; only the
+   * relayout kernels, which read a 4-lane result, compile on the first call that keeps such a
+   * result resident.
    */
-  build(): Promise<void> {
-    return this.engine.exclusive(() => {
-      const { textures, engine } = this;
-      const zeros = (dims: OutputSize) =>
-        textures.upload(
-          new Float32Array(dims.reduce((a: number, b: number) => a * b, 1)),
-          dims,
-          false,
-        );
-      const x = zeros(this.xDims);
-      const dy = zeros(this.dyDims);
-      const w = zeros(this.wDims);
-      const b = this.hasBias ? zeros(this.bDims) : null;
-      try {
-        const build = (pass: Pass, args: GpuTexture[]) => {
-          pass.run.kernel.build?.(...args);
-          checkRanInMode(pass.run, engine.mode);
-        };
-        build(this.forwardPass, b ? [x, w, b] : [x, w]);
-        build(this.gradientPasses.dx, [dy, w]);
-        build(this.gradientPasses.dw, [dy, x]);
-        build(this.gradientPasses.db, [dy]);
-      } finally {
-        for (const t of [x, dy, w, b]) textures.free(t);
-      }
-    });
+  build(): void {
+    const { textures, engine } = this;
+    const zeros = (dims: OutputSize) =>
+      textures.upload(
+        new Float32Array(dims.reduce((a: number, b: number) => a * b, 1)),
+        dims,
+        false,
+      );
+    const x = zeros(this.xDims);
+    const dy = zeros(this.dyDims);
+    const w = zeros(this.wDims);
+    const b = this.desc.hasBias ? zeros(this.bDims) : null;
+    try {
+      const build = (name: PassName, args: GpuTexture[]) => {
+        const { run } = this.pass(name);
+        run.kernel.build?.(...args);
+        checkRanInMode(run, engine.mode);
+      };
+      build('forward', b ? [x, w, b] : [x, w]);
+      build('dx', [dy, w]);
+      build('dw', [dy, x]);
+      build('db', [dy]);
+    } finally {
+      for (const t of [x, dy, w, b]) textures.free(t);
+    }
   }
 
-  setWeights(w: Float32Array, b: Float32Array | null) {
-    return this.engine.exclusive(() => {
-      const { textures } = this;
-      textures.free(this.w);
-      textures.free(this.b);
-      this.w = this.b = null;
-      this.w = textures.upload(w, this.wDims);
-      this.b = b ? textures.upload(b, this.bDims) : null;
-    });
+  setWeights(w: Float32Array, b: Float32Array | null): void {
+    this.freeWeights();
+    this.w = this.textures.upload(w, this.wDims);
+    this.b = b ? this.textures.upload(b, this.bDims) : null;
+  }
+
+  freeWeights(): void {
+    this.textures.free(this.w);
+    this.textures.free(this.b);
+    this.w = this.b = null;
   }
 
   /** Runs one pass; its result read back, or kept as a device tensor in tensor order. */
-  private finish(pass: Pass, args: GpuTexture[], resident: boolean): Handle {
+  private finish(name: PassName, args: GpuTexture[], resident: boolean): Handle {
     const { textures } = this;
+    const pass = this.pass(name);
     const out = this.runOn(pass.run, args);
     try {
       if (!resident) return textures.read(out, pass.ks, pass.size);
@@ -167,54 +177,166 @@ class TexturePlan implements EnginePlan<Handle, GpuTexture> {
     return out;
   }
 
+  forward(x: Handle, save: boolean, resident: boolean) {
+    const { textures } = this;
+    const xt = textures.operand(x, this.xDims);
+    let saved: GpuTexture | null = null;
+    try {
+      const args = [xt.texture, this.w as GpuTexture];
+      if (this.b) args.push(this.b);
+      const y = this.finish('forward', args, resident);
+      if (save) saved = textures.keep(xt);
+      return { y, saved };
+    } finally {
+      if (!saved) textures.drop(xt);
+    }
+  }
+
+  /** `saved` (x's texture) is read for dw only, the weights for dx only. */
+  backward(
+    dy: Handle,
+    saved: GpuTexture | null,
+    wanted: Record<Gradient, boolean>,
+    resident: boolean,
+  ) {
+    const { textures } = this;
+    const dyt = textures.operand(dy, this.dyDims);
+    const made: Partial<Record<Gradient, Handle>> = {};
+    try {
+      if (wanted.dx) made.dx = this.finish('dx', [dyt.texture, this.w as GpuTexture], resident);
+      if (wanted.dw) made.dw = this.finish('dw', [dyt.texture, saved as GpuTexture], resident);
+      if (wanted.db) made.db = this.finish('db', [dyt.texture], resident);
+      return made;
+    } catch (e) {
+      for (const h of Object.values(made)) textures.store.release(h);
+      throw e;
+    } finally {
+      textures.drop(dyt);
+    }
+  }
+
+  save(x: Handle): GpuTexture {
+    return this.textures.keep(this.textures.operand(x, this.xDims));
+  }
+
+  release(saved: GpuTexture | null): void {
+    this.textures.free(saved);
+  }
+}
+
+/** A GL plan: a TextureConv whose calls take their turn in the engine's queue. */
+class TexturePlan implements EnginePlan<Handle, GpuTexture> {
+  constructor(
+    private readonly engine: Engine,
+    private readonly conv: TextureConv,
+  ) {}
+
+  setWeights(w: Float32Array, b: Float32Array | null) {
+    return this.engine.exclusive(() => this.conv.setWeights(w, b));
+  }
+
   forward(x: Handle, request: ForwardRequest) {
-    return this.engine.exclusive(() => {
-      const { textures } = this;
-      const xt = textures.operand(x, this.xDims);
-      let saved: GpuTexture | null = null;
-      try {
-        const args = [xt.texture, this.w as GpuTexture];
-        if (this.b) args.push(this.b);
-        const y = this.finish(this.forwardPass, args, request.resident);
-        if (request.save) saved = textures.keep(xt);
-        return { y, saved };
-      } finally {
-        if (!saved) textures.drop(xt);
-      }
-    });
+    return this.engine.exclusive(() => this.conv.forward(x, request.save, request.resident));
   }
 
   backward(dy: Handle, saved: GpuTexture, request: BackwardRequest) {
-    return this.engine.exclusive(() => {
-      const { textures, gradientPasses: p } = this;
-      const { wanted, resident } = request;
-      const dyt: Operand = textures.operand(dy, this.dyDims);
-      const made: Partial<Record<Gradient, Handle>> = {};
+    const { wanted, resident } = request;
+    return this.engine.exclusive(() => this.conv.backward(dy, saved, wanted, resident));
+  }
+
+  save(x: Handle) {
+    return this.engine.exclusive(() => this.conv.save(x));
+  }
+
+  release(saved: GpuTexture) {
+    this.conv.release(saved);
+  }
+
+  dispose() {
+    this.conv.freeWeights();
+  }
+}
+
+/**
+ * The one-shot calls of GL modes, through the plans' code: a convolution gets its TextureConv
+ * on its first call (kernels made as its passes are first used, compiled on their first run),
+ * and each call uploads its tensors, runs, reads its results back and frees every texture.
+ */
+export class GlOneShot {
+  private readonly convs = new Map<string, TextureConv>();
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly textures: Textures,
+  ) {}
+
+  forward(desc: ConvDescription, x: Float32Array, w: Float32Array, b: Float32Array | null) {
+    return this.call('forward', desc, (conv) => {
+      conv.setWeights(w, b);
+      return conv.forward(x, false, false).y as Float32Array;
+    });
+  }
+
+  backward(
+    desc: ConvDescription,
+    dy: Float32Array,
+    x: Float32Array,
+    w: Float32Array,
+    wanted: Record<Gradient, boolean>,
+  ) {
+    return this.call('backward', desc, (conv) => {
+      if (wanted.dx) conv.setWeights(w, null);
+      const saved = wanted.dw ? conv.save(x) : null;
       try {
-        if (wanted.dx) made.dx = this.finish(p.dx, [dyt.texture, this.w as GpuTexture], resident);
-        if (wanted.dw) made.dw = this.finish(p.dw, [dyt.texture, saved], resident);
-        if (wanted.db) made.db = this.finish(p.db, [dyt.texture], resident);
-        return made;
-      } catch (e) {
-        for (const h of Object.values(made)) textures.store.release(h);
-        throw e;
+        return conv.backward(dy, saved, wanted, false) as Partial<Record<Gradient, Float32Array>>;
       } finally {
-        textures.drop(dyt);
+        conv.release(saved);
       }
     });
   }
 
-  save(x: Handle) {
-    return this.engine.exclusive(() => this.textures.keep(this.textures.operand(x, this.xDims)));
-  }
-
-  release(saved: GpuTexture) {
-    this.textures.free(saved);
-  }
-
-  dispose() {
-    this.textures.free(this.w);
-    this.textures.free(this.b);
-    this.w = this.b = null;
+  /** Runs `work` on the convolution's TextureConv in the engine's queue, timing its phases. */
+  private call<T>(
+    what: 'forward' | 'backward',
+    desc: ConvDescription,
+    work: (c: TextureConv) => T,
+  ) {
+    return this.engine.exclusive(() => {
+      // The forward source holds every size and option, the bias included: the key.
+      const ks = forwardSource(desc, this.engine.lanes);
+      const key = `${ks.output.join('x')}\n${ks.source}`;
+      let conv = this.convs.get(key);
+      const compiled = !conv;
+      if (conv) this.engine.stats.cacheHits++;
+      else {
+        conv = new TextureConv(this.engine, this.textures, desc);
+        this.convs.set(key, conv);
+      }
+      const reads = this.textures.readTimes;
+      reads.shapeMs = reads.unpackMs = 0;
+      const start = performance.now();
+      let result: T;
+      try {
+        result = work(conv);
+      } catch (e) {
+        // A convolution whose first call failed is not kept half-built.
+        if (compiled) this.convs.delete(key);
+        throw e;
+      } finally {
+        conv.freeWeights();
+      }
+      const ms = performance.now() - start;
+      // GL kernels run synchronously: no wait; gpu.js's readback is its shaping.
+      const { shapeMs, unpackMs } = reads;
+      this.engine.record({
+        call: what,
+        compiled,
+        submitMs: Math.max(0, ms - shapeMs - unpackMs),
+        waitMs: 0,
+        shapeMs,
+        unpackMs,
+      });
+      return result;
+    });
   }
 }

@@ -1,6 +1,6 @@
 import type { TensorStore } from '@conv2d/core';
 import { checkRanInMode, type Engine } from './engine.js';
-import { type GpuTexture, input } from './gpujs.js';
+import { type GpuTexture, input, type KernelRun } from './gpujs.js';
 import { flatten } from './readback.js';
 import type { KernelSource, OutputSize } from './sources.js';
 import { tensorOrder, uploadSource } from './texture-sources.js';
@@ -36,6 +36,9 @@ function sameDims(a: readonly number[], b: readonly number[]): boolean {
  * every texture this package holds (counted too, so a test sees that all of them are freed).
  */
 export class Textures {
+  /** The upload kernel of each dims (looked up in the engine's cache once). */
+  private readonly uploaders = new Map<string, KernelRun>();
+
   constructor(private readonly engine: Engine) {}
 
   /** Counts a texture this package now holds (an upload or a kernel's result). */
@@ -55,7 +58,12 @@ export class Textures {
    * `counted`: false for the zeros a plan compiles its kernels on (no tensor moves).
    */
   upload(data: Float32Array, dims: OutputSize, counted = true): GpuTexture {
-    const run = this.engine.textureKernel(uploadSource(dims));
+    const key = dims.join('x');
+    let run = this.uploaders.get(key);
+    if (!run) {
+      run = this.engine.textureKernel(uploadSource(dims));
+      this.uploaders.set(key, run);
+    }
     const t = this.hold(run(dims.length === 1 ? data : input(data, [...dims])) as GpuTexture);
     try {
       checkRanInMode(run, this.engine.mode);
@@ -67,10 +75,19 @@ export class Textures {
     return t;
   }
 
+  /** Milliseconds spent reading back (gpu.js's toArray) and unpacking, for call phases. */
+  readonly readTimes = { shapeMs: 0, unpackMs: 0 };
+
   /** A texture's values on the host, in tensor order (`ks` says how its lanes lie). */
   read(t: GpuTexture, ks: KernelSource, size: number): Float32Array {
     this.engine.stats.readbacks++;
-    return flatten(t.toArray(), ks, size);
+    const start = performance.now();
+    const nested = t.toArray();
+    const read = performance.now();
+    const data = flatten(nested, ks, size);
+    this.readTimes.shapeMs += read - start;
+    this.readTimes.unpackMs += performance.now() - read;
+    return data;
   }
 
   /** `h` as a texture of `dims`: uploaded when it is host data, moved when its dims differ. */

@@ -102,9 +102,15 @@ for (const mode of TESTED_MODES.filter((m) => availability[m].available)) {
       await ready;
       const before = backend.stats.compiles;
       await checkAll(backend, { xShape: [1, 2, 5, 5], wShape: [2, 2, 3, 3] });
+      const first = backend.stats.compiles;
       await checkAll(backend, { xShape: [2, 2, 7, 4], wShape: [2, 2, 3, 3] });
+      const second = backend.stats.compiles;
       await checkAll(backend, { xShape: [1, 2, 5, 5], wShape: [2, 2, 3, 3], seed: 9 });
-      expect(backend.stats.compiles).toBe(before + 8);
+      // A forward kernel and the three gradient kernels each (GL modes also make upload
+      // kernels per tensor shape, shared where shapes agree); the first shape again, nothing.
+      expect(first - before).toBeGreaterThanOrEqual(4);
+      expect(second - first).toBeGreaterThanOrEqual(4);
+      expect(backend.stats.compiles).toBe(second);
     });
 
     // Outputs are overwritten by the next call unless immutable: results must be our own copies.
