@@ -265,6 +265,9 @@ function microKernel(
  * C = alpha * op(A) * op(B) + beta * C on matrices in this memory (byte addresses, row strides
  * in elements), with packing buffers at packA (mcBlock * kcBlock floats, mcBlock a multiple of 4)
  * and packB (kcBlock * ncBlock floats, ncBlock a multiple of 8). Requires m, n, k > 0.
+ * packedRows > 0: op(A) is already packed at packA (a and lda unused), as packPanelsA lays it
+ * out for every kcBlock-deep block of the depth in turn, each block packedRows (a multiple of
+ * 4) rows of panels; this call's rows start at row packedRow0 of each block.
  */
 export function sgemm(
   transA: bool,
@@ -285,6 +288,8 @@ export function sgemm(
   mcBlock: i32,
   kcBlock: i32,
   ncBlock: i32,
+  packedRows: i32,
+  packedRow0: i32,
 ): void {
   for (let jc = 0; jc < n; jc += ncBlock) {
     const nc = min(ncBlock, n - jc);
@@ -295,7 +300,9 @@ export function sgemm(
       packPanelsB(transB, b, ldb, pc, jc, kc, nc, packB);
       for (let ic = 0; ic < m; ic += mcBlock) {
         const mc = min(mcBlock, m - ic);
-        packPanelsA(transA, a, lda, ic, pc, mc, kc, packA);
+        let pa = packA;
+        if (packedRows > 0) pa += (<usize>(pc * packedRows + (packedRow0 + ic) * kc)) << 2;
+        else packPanelsA(transA, a, lda, ic, pc, mc, kc, packA);
         for (let jr = 0; jr < nc; jr += NR) {
           const nr = min(NR, nc - jr);
           const pb = packB + ((<usize>(jr * kc)) << 2);
@@ -304,7 +311,7 @@ export function sgemm(
             const out = c + ((<usize>(ic + ir) * ldc + jc + jr) << 2);
             microKernel(
               kc,
-              packA + ((<usize>(ir * kc)) << 2),
+              pa + ((<usize>(ir * kc)) << 2),
               pb,
               out,
               ldc,

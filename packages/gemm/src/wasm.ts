@@ -54,6 +54,8 @@ interface Kernel {
     mcBlock: number,
     kcBlock: number,
     ncBlock: number,
+    packedRows: number,
+    packedRow0: number,
   ) => void;
   patches: (...args: number[]) => void;
   /** Length of the resident region (see `wasmResident`) in this instance's memory. */
@@ -296,6 +298,12 @@ export function wasmResident(floats: number): Float32Array {
  */
 export function sgemmWasmResident(...args: ResidentSgemmArgs): void {
   const kern = requireKernel();
+  validateResident(kern, args);
+  blocked(kern, null, ...args);
+}
+
+/** Checks resident-call arguments: a null B or C is validated as an array over the region. */
+function validateResident(kern: Kernel, args: ResidentSgemmArgs): void {
   const [, transB, m, n, k, , , , , b, bOffset, ldb, , c, cOffset, ldc] = args;
   // A resident operand is validated as a Float32Array over the region.
   const region = new Float32Array(kern.memory.buffer, heapStart(kern) * 4, kern.residentFloats);
@@ -307,7 +315,6 @@ export function sgemmWasmResident(...args: ResidentSgemmArgs): void {
   if (c === null && b === null && bOffset < cOffset + m * ldc && cOffset < bEnd) {
     throw new RangeError('sgemm: a resident C must not overlap a resident B');
   }
-  blocked(kern, ...args);
 }
 
 /** Sizes of one convolution for `wasmIm2col` (an image group in NCHW, the kernel's window). */
@@ -436,8 +443,143 @@ export const wasmCol2im = (...tile: PatchTile): void => patches(true, ...tile);
 export const sgemmWasm: Sgemm = (...args) => {
   const kern = requireKernel();
   checkSgemmArgs(...args);
-  blocked(kern, ...args);
+  blocked(kern, null, ...args);
 };
+
+/**
+ * op(A) packed once for the Wasm kernel (`packOperandA`), as the kernel packs it for itself on
+ * every call: for each 256-deep block of the depth in turn, the rows in panels of 4 (the last
+ * one zero-padded), each panel depth-major. A caller that multiplies by the same A many times
+ * (a convolution's weights) packs it once and passes windows of it to `sgemmWasmPacked`.
+ */
+export interface PackedA {
+  /** `packedASize(rows, depth)` floats (may be shared with worker threads). */
+  readonly data: Float32Array;
+  readonly rows: number;
+  readonly depth: number;
+}
+
+const paddedRows = (rows: number): number => Math.ceil(rows / MR) * MR;
+
+/** Floats of a packed op(A) of rows x depth. */
+export const packedASize = (rows: number, depth: number): number => paddedRows(rows) * depth;
+
+/**
+ * Packs op(A) (rows x depth; with transA, A is stored depth x rows) from a[aOffset...] (row
+ * stride lda) into `out` (default: a new array). Plain JavaScript: done once per weights.
+ */
+export function packOperandA(
+  transA: boolean,
+  rows: number,
+  depth: number,
+  a: Float32Array,
+  aOffset: number,
+  lda: number,
+  out: Float32Array = new Float32Array(packedASize(rows, depth)),
+): PackedA {
+  checkSgemmArgs(transA, false, rows, 0, depth, 1, a, aOffset, lda, out, 0, 0, 0, out, 0, 0);
+  const padded = paddedRows(rows);
+  if (out.length < padded * depth) {
+    throw new RangeError(`packOperandA: out has ${out.length} floats, needs ${padded * depth}`);
+  }
+  for (let p0 = 0; p0 < depth; p0 += KC) {
+    const kc = Math.min(KC, depth - p0);
+    const block = p0 * padded;
+    for (let r = 0; r < padded; r++) {
+      // row r of op(A) goes to lane r % MR of its panel, one float per depth step
+      const at = block + (r - (r % MR)) * kc + (r % MR);
+      for (let p = 0; p < kc; p++) {
+        const v =
+          r >= rows ? 0 : transA ? a[aOffset + (p0 + p) * lda + r] : a[aOffset + r * lda + p0 + p];
+        out[at + p * MR] = v;
+      }
+    }
+  }
+  return { data: out, rows, depth };
+}
+
+/**
+ * Rows [row0, row0 + m) x depth [k0, k0 + k) of a packed op(A): the part of it one product
+ * reads. It must start on a panel (row0 a multiple of 4) and on a depth block (k0 a multiple of
+ * 256), and end at the depth's end or on a block boundary (see `packedWindowFits`).
+ */
+export interface PackedWindow {
+  packed: PackedA;
+  row0: number;
+  k0: number;
+}
+
+/** Whether `sgemmWasmPacked` takes this window of `packed` for an m x k op(A). */
+export function packedWindowFits(
+  packed: PackedA,
+  row0: number,
+  m: number,
+  k0: number,
+  k: number,
+): boolean {
+  return (
+    row0 >= 0 &&
+    row0 % MR === 0 &&
+    row0 + m <= packed.rows &&
+    k0 >= 0 &&
+    k0 % KC === 0 &&
+    (k0 + k === packed.depth || (k % KC === 0 && k0 + k < packed.depth))
+  );
+}
+
+/**
+ * `sgemmWasmResident` with op(A) a window of a packed operand (see `PackedA`): the same
+ * products in the same order, so the same results bit for bit, without copying and packing A
+ * on every call (one contiguous copy of the window instead). Arguments as
+ * `sgemmWasmResident`'s, with transA, a, aOffset and lda replaced by the window.
+ */
+export function sgemmWasmPacked(
+  window: PackedWindow,
+  ...[transB, m, n, k, alpha, b, bOffset, ldb, beta, c, cOffset, ldc]: PackedSgemmArgs
+): void {
+  const { packed, row0, k0 } = window;
+  if (!packedWindowFits(packed, row0, m, k0, k)) {
+    throw new RangeError(
+      `sgemmWasmPacked: rows ${row0}..${row0 + m} x depth ${k0}..${k0 + k} is not a window of a packed ${packed.rows} x ${packed.depth} operand (rows from a multiple of ${MR}, depth from a multiple of ${KC} to its end or a multiple of ${KC})`,
+    );
+  }
+  const args: ResidentSgemmArgs = [
+    false,
+    transB,
+    m,
+    n,
+    k,
+    alpha,
+    packed.data,
+    0,
+    k,
+    b,
+    bOffset,
+    ldb,
+    beta,
+    c,
+    cOffset,
+    ldc,
+  ];
+  validateResident(requireKernel(), args);
+  blocked(requireKernel(), window, ...args);
+}
+
+/** The arguments of `sgemmWasmPacked` after the window: `ResidentSgemmArgs` less op(A)'s. */
+export type PackedSgemmArgs = [
+  transB: ResidentSgemmArgs[1],
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  b: ResidentSgemmArgs[9],
+  bOffset: number,
+  ldb: number,
+  beta: number,
+  c: ResidentSgemmArgs[13],
+  cOffset: number,
+  ldc: number,
+];
 
 /**
  * The validated product on the kernel. B is copied in block by block from `b`, or, when `b` is
@@ -446,6 +588,7 @@ export const sgemmWasm: Sgemm = (...args) => {
  */
 function blocked(
   kern: Kernel,
+  packed: PackedWindow | null,
   ...[
     transA,
     transB,
@@ -489,7 +632,9 @@ function blocked(
   const packA = b === null || c === null ? resident + align16(kern.residentFloats) : resident;
   const packB = packA + align16(Math.ceil(Math.min(MC, mb) / MR) * MR * Math.min(KC, kb));
   const aAt = packB + align16(Math.ceil(Math.min(NC, nb) / NR) * NR * Math.min(KC, kb));
-  const bAt = aAt + copyInRoom(mb, kb);
+  // A packed op(A) is copied in whole: its window, compacted to the call's rows
+  const packedRows = paddedRows(m);
+  const bAt = aAt + (packed ? align16(packedRows * k) : copyInRoom(mb, kb));
   const cAt = bAt + (b === null ? 0 : copyInRoom(kb, nb));
   const mem = ensureHeap(kern, cAt + (c === null ? 0 : mb * nb));
   // op(A)[i0:i0+mi, p0:p0+kj] and op(B)[p0:p0+kj, j0:j0+nj] as stored (a transposed operand is
@@ -507,11 +652,12 @@ function blocked(
       : copyIn(mem, bAt, b, start, ldb, kj, nj);
     return [bAt, ld];
   };
+  if (packed) copyPackedWindow(mem, aAt, packed, m, k);
   const wholeK = kb === k;
   let ldaIn = 0;
   for (let i0 = 0; i0 < m; i0 += mb) {
     const mi = Math.min(mb, m - i0);
-    if (wholeK) ldaIn = copyA(i0, mi, 0, k);
+    if (wholeK && !packed) ldaIn = copyA(i0, mi, 0, k);
     for (let j0 = 0; j0 < n; j0 += nb) {
       const nj = Math.min(nb, n - j0);
       const cBlock = cOffset + i0 * ldc + j0;
@@ -520,7 +666,7 @@ function blocked(
       if (c !== null && beta !== 0) copyC(mem, cAt, c, cBlock, ldc, mi, nj, false);
       for (let p0 = 0; p0 < k; p0 += kb) {
         const kj = Math.min(kb, k - p0);
-        if (!wholeK) ldaIn = copyA(i0, mi, p0, kj);
+        if (!wholeK && !packed) ldaIn = copyA(i0, mi, p0, kj);
         const [bIn, ldbIn] = blockB(j0, nj, p0, kj);
         kern.sgemm(
           transA ? 1 : 0,
@@ -537,14 +683,38 @@ function blocked(
           p0 === 0 ? beta : 1,
           cIn * 4,
           ldcIn,
-          packA * 4,
+          // a packed op(A): its depth block p0 in the compacted window, from row i0
+          (packed ? aAt + p0 * packedRows : packA) * 4,
           packB * 4,
           MC,
           KC,
           NC,
+          packed ? packedRows : 0,
+          packed ? i0 : 0,
         );
       }
       if (c !== null) copyC(mem, cAt, c, cBlock, ldc, mi, nj, true);
     }
+  }
+}
+
+/**
+ * Copies a window of a packed op(A) (its rows m, depth k) to mem[at...], compacted: block by
+ * block of the depth, the panels of the window's rows, so the kernel reads block p (depth
+ * offset p) at at + p * paddedRows(m).
+ */
+function copyPackedWindow(
+  mem: Float32Array,
+  at: number,
+  { packed, row0, k0 }: PackedWindow,
+  m: number,
+  k: number,
+): void {
+  const full = paddedRows(packed.rows);
+  const rows = paddedRows(m);
+  for (let p = 0; p < k; p += KC) {
+    const kc = Math.min(KC, k - p);
+    const from = (k0 + p) * full + row0 * kc;
+    mem.set(packed.data.subarray(from, from + rows * kc), at + p * rows);
   }
 }
