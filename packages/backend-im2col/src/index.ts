@@ -125,6 +125,7 @@ export async function createIm2colBackend(
 export const backendProvider: BackendProvider = {
   name: 'im2col',
   variants: DX_METHODS,
+  options: [...KNOWN_OPTIONS],
   description:
     'im2col + GEMM (WebAssembly SIMD or TypeScript), col2im or transposed-convolution dX, bounded workspace, worker threads',
   async probe(variant) {

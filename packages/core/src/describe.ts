@@ -5,14 +5,7 @@ import {
   normalizeOptions,
   samePadding,
 } from './options.js';
-import { type Layout, sizeOf, type Tensor } from './tensor.js';
-
-/**
- * The largest number of elements any one tensor may have. Int32 indexing stays exact below
- * it, and V8 cannot allocate a Float32Array much larger anyway. Engines may set lower limits
- * through their capabilities.
- */
-export const MAX_TENSOR_ELEMENTS = 2 ** 31 - 1;
+import { checkSizes, type Layout, sizeOf, type Tensor } from './tensor.js';
 
 /** Element strides of a 4-D activation tensor, by logical axis, for either layout. */
 export interface ActivationStrides {
@@ -94,25 +87,7 @@ function checkShape(argument: string, shape: unknown, rank: number, meaning: str
   if (!Array.isArray(shape))
     fail('invalid-tensor', `${argument}.shape`, shape, `an array of ${rank} sizes ${meaning}`);
   if (shape.length !== rank) fail('rank', `${argument}.shape`, shape, `rank ${rank} ${meaning}`);
-  shape.forEach((d, i) => {
-    if (typeof d !== 'number' || !Number.isInteger(d)) {
-      fail('non-integer-param', `${argument}.shape[${i}]`, d, 'a non-negative integer size');
-    }
-    if (d < 0)
-      fail('non-integer-param', `${argument}.shape[${i}]`, d, 'a non-negative integer size');
-    if (d > MAX_TENSOR_ELEMENTS)
-      fail('too-large', `${argument}.shape[${i}]`, d, `a size <= ${MAX_TENSOR_ELEMENTS}`);
-  });
-  let size = 1;
-  for (const d of shape) size *= d;
-  if (size > MAX_TENSOR_ELEMENTS) {
-    fail(
-      'too-large',
-      `${argument}.shape`,
-      shape,
-      `at most ${MAX_TENSOR_ELEMENTS} elements in total`,
-    );
-  }
+  checkSizes(`${argument}.shape`, shape);
   return shape as number[];
 }
 

@@ -60,7 +60,14 @@ export interface Conv2dErrorDetails {
   expected: string;
 }
 
-/** The one error class conv2d throws for invalid input or an engine limit. */
+/** Marks a Conv2dError of any loaded copy of this package (its ESM and CJS builds are two). */
+const BRAND = Symbol.for('@conv2d/core.Conv2dError');
+
+/**
+ * The one error class conv2d throws for invalid input or an engine limit. `instanceof` holds
+ * across copies of @conv2d/core (an app that `import`s it while a dependency `require`s it
+ * loads both builds): the check reads a brand that every copy sets.
+ */
 export class Conv2dError extends Error {
   override readonly name = 'Conv2dError';
   readonly code: Conv2dErrorCode;
@@ -72,12 +79,21 @@ export class Conv2dError extends Error {
     super(
       `[${code}] ${details.argument} is ${formatValue(details.value)}; expected ${details.expected}`,
     );
+    Object.defineProperty(this, BRAND, { value: true });
     this.code = code;
     this.argument = details.argument;
     this.value = details.value;
     this.expected = details.expected;
   }
 }
+
+Object.defineProperty(Conv2dError, Symbol.hasInstance, {
+  value(this: unknown, value: unknown): boolean {
+    // subclasses keep the ordinary prototype check
+    if (this !== Conv2dError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && BRAND in value;
+  },
+});
 
 export function isConv2dError(e: unknown): e is Conv2dError {
   return e instanceof Conv2dError || (e instanceof Error && e.name === 'Conv2dError');

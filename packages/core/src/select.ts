@@ -3,8 +3,11 @@ import { Conv2dError, fail } from './errors.js';
 import {
   type BackendCreateOptions,
   type BackendProvider,
+  checkCreateOptions,
+  formatBackendSpec,
   listBackends,
   parseBackendSpec,
+  resolveBackendSpec,
   specsOf,
 } from './registry.js';
 import type { Layout } from './tensor.js';
@@ -160,6 +163,7 @@ async function attempt(spec: string, options: SelectOptions): Promise<Attempt> {
       : options.createOptions;
   let backend: Conv2dBackend;
   try {
+    checkCreateOptions(provider, createOptions);
     backend = await provider.create(variant, createOptions);
   } catch (e) {
     return { ok: false, reason: `create failed: ${messageOf(e)}` };
@@ -188,22 +192,15 @@ function ordered(candidates: readonly Candidate[]): Candidate[] {
 export async function selectBackend(options: SelectOptions = {}): Promise<Selection> {
   const override = (options.env ?? defaultEnv())[BACKEND_ENV_VAR]?.trim();
   if (override) {
-    const known = listBackends().flatMap(specsOf).join(', ') || 'none registered';
-    let name: string;
-    try {
-      ({ name } = parseBackendSpec(override));
-    } catch {
-      fail('invalid-option', BACKEND_ENV_VAR, override, `a backend spec: one of ${known}`);
-    }
-    // an unknown name is 'unknown-backend'; a known one that cannot run is 'unavailable'
-    if (!listBackends().some((p) => p.name === name)) {
-      fail('unknown-backend', BACKEND_ENV_VAR, override, `one of ${known}`);
-    }
-    const result = await attempt(override, options);
+    // the same rules as createBackend: a bad spec is invalid-option, an unknown name or
+    // variant unknown-backend; a known one that cannot run here is 'unavailable'
+    const { provider, variant } = resolveBackendSpec(override, BACKEND_ENV_VAR);
+    const spec = formatBackendSpec({ name: provider.name, variant });
+    const result = await attempt(spec, options);
     if (!result.ok) {
       fail('unavailable', BACKEND_ENV_VAR, override, `a backend that runs here: ${result.reason}`);
     }
-    return { backend: result.backend, spec: override, skipped: [], fromEnv: true };
+    return { backend: result.backend, spec, skipped: [], fromEnv: true };
   }
   const candidates = ordered(options.candidates ?? defaultCandidates());
   const skipped: SkippedCandidate[] = [];

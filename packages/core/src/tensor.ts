@@ -8,6 +8,33 @@ export interface Tensor {
   readonly data: Float32Array;
 }
 
+/**
+ * The largest number of elements any one tensor may have. Int32 indexing stays exact below
+ * it, and V8 cannot allocate a Float32Array much larger anyway. Engines may set lower limits
+ * through their capabilities.
+ */
+export const MAX_TENSOR_ELEMENTS = 2 ** 31 - 1;
+
+/**
+ * Checks that every size of `shape` is a non-negative integer and that the element count is
+ * within `MAX_TENSOR_ELEMENTS`; returns that count. The one size rule: `tensor()` and every
+ * call's validation use it, so a bad size is never a `RangeError` or a fractional length.
+ */
+export function checkSizes(argument: string, shape: readonly unknown[]): number {
+  shape.forEach((d, i) => {
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
+      fail('non-integer-param', `${argument}[${i}]`, d, 'a non-negative integer size');
+    }
+    if (d > MAX_TENSOR_ELEMENTS)
+      fail('too-large', `${argument}[${i}]`, d, `a size <= ${MAX_TENSOR_ELEMENTS}`);
+  });
+  const size = sizeOf(shape as number[]);
+  if (size > MAX_TENSOR_ELEMENTS) {
+    fail('too-large', argument, shape, `at most ${MAX_TENSOR_ELEMENTS} elements in total`);
+  }
+  return size;
+}
+
 /** Number of elements of a shape (1 for a scalar shape `[]`). */
 export function sizeOf(shape: readonly number[]): number {
   let n = 1;
@@ -15,9 +42,10 @@ export function sizeOf(shape: readonly number[]): number {
   return n;
 }
 
-/** Builds a tensor; with no data it is zero-filled. Checks the data length. */
+/** Builds a tensor; with no data it is zero-filled. Checks the sizes and the data length. */
 export function tensor(shape: readonly number[], data?: Float32Array | ArrayLike<number>): Tensor {
-  const size = sizeOf(shape);
+  if (!Array.isArray(shape)) fail('invalid-tensor', 'shape', shape, 'an array of sizes');
+  const size = checkSizes('shape', shape);
   const buffer =
     data === undefined
       ? new Float32Array(size)

@@ -46,6 +46,7 @@ function fakeProvider(
     name,
     variants: setup.variants ?? ['fast', 'slow'],
     description: `fake ${name}`,
+    options: ['threads', 'for'],
     async probe(variant) {
       log.probed.push(specOf(variant));
       if (setup.probeThrows) throw new Error('driver exploded');
@@ -231,16 +232,25 @@ describe('selectBackend', () => {
       await expect(selectBackend({ env: { CONV2D_BACKEND: 'cuda' } })).rejects.toMatchObject({
         code: 'unknown-backend',
         message:
-          '[unknown-backend] CONV2D_BACKEND is "cuda"; expected one of cpu, cpu:fast, cpu:slow',
+          '[unknown-backend] CONV2D_BACKEND is "cuda"; expected one of: cpu, cpu:fast, cpu:slow',
       });
       await expect(selectBackend({ env: { CONV2D_BACKEND: 'CPU::x' } })).rejects.toMatchObject({
         code: 'invalid-option',
         argument: 'CONV2D_BACKEND',
       });
+      // an unknown variant is unknown-backend here as in createBackend (it was 'unavailable')
       await expect(selectBackend({ env: { CONV2D_BACKEND: 'cpu:webgl' } })).rejects.toMatchObject({
-        code: 'unavailable',
-        message: expect.stringMatching(/no such variant/),
+        code: 'unknown-backend',
+        message:
+          '[unknown-backend] CONV2D_BACKEND is "cpu:webgl"; expected one of: cpu, cpu:fast, cpu:slow',
       });
+    });
+
+    it('reads specs case-insensitively, as createBackend does', async () => {
+      register(fakeProvider('cpu', newLog()));
+      const s = await selectBackend({ env: { CONV2D_BACKEND: 'CPU:Fast' } });
+      expect(s).toMatchObject({ spec: 'cpu:fast', fromEnv: true });
+      expect(s.backend.name).toBe('cpu:fast');
     });
 
     it('is ignored when empty', async () => {
