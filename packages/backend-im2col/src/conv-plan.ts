@@ -89,12 +89,15 @@ export class ConvPlan implements EnginePlan<Float32Array, SavedInput> {
     readonly threads: number,
     /** Where its passes get their buffers: the plan's own arena, or one leased for a call. */
     private readonly buffers: { get: Buffers; clear?(): void },
+    /** Pack the GEMM's weight operands once (a plan), or let it pack per tile (one call). */
+    prepack = true,
   ) {
     const get = buffers.get;
     this.ctx = { runner: engine.runner, d, threads, get };
-    this.weights = new Weights(d, threads > 1, get, () => {
+    const counted = () => {
       engine.stats.weightPacks++;
-    });
+    };
+    this.weights = new Weights(d, threads > 1, get, counted, prepack);
     this.xhatSize = keepsXhat(d, engine.workspaceBytes) ? xhatFloats(d) : 0;
   }
 

@@ -52,7 +52,8 @@ export function createEngine(settings: EngineSettings): Engine {
       if (leased) arena.busy = false;
     };
     try {
-      const result = task(new ConvPlan(parts, desc, threads, { get }), own);
+      // packing W costs more than the GEMM's own per-tile packing saves in a single call
+      const result = task(new ConvPlan(parts, desc, threads, { get }, false), own);
       if (result instanceof Promise) return result.finally(release) as T;
       release();
       return result;

@@ -1,9 +1,12 @@
 import type { ConvDescription } from '@conv2d/core';
 import {
   gemmImplementation,
+  type PackedA,
+  packedWindowFits,
   type ResidentSgemmArgs,
   type SgemmArgs,
   sgemm,
+  sgemmWasmPacked,
   sgemmWasmResident,
   wasmCol2im,
   wasmResident,
@@ -80,6 +83,26 @@ function im2colSource(
  */
 function residentTiles(job: Job): boolean {
   return !isPointwise(job.desc) && gemmImplementation() === 'wasm-simd';
+}
+
+/**
+ * sgemmWasmResident, or its packed form where the job's weights are packed (`job.packed`) and
+ * this product's op(A), rows row0.. x depth k0.. of the group's packed operand, is a window the
+ * packed GEMM takes: the same products either way.
+ */
+function residentProduct(
+  packed: PackedA | undefined,
+  row0: number,
+  k0: number,
+  ...args: ResidentSgemmArgs
+): void {
+  const [, transB, m, n, k, alpha, , , , b, bOffset, ldb, beta, c, cOffset, ldc] = args;
+  if (packed && packedWindowFits(packed, row0, m, k0, k)) {
+    const window = { packed, row0, k0 };
+    sgemmWasmPacked(window, transB, m, n, k, alpha, b, bOffset, ldb, beta, c, cOffset, ldc);
+  } else {
+    sgemmWasmResident(...args);
+  }
 }
 
 /** Copies the tile (rows x width) at the layout's tileAt into X_hat (row stride P) at `to`. */
@@ -212,7 +235,10 @@ function forwardResident(job: Job, n: number, g: number, task: Task) {
         keepTile(layout, ke - kt, width, job.cache, at, P);
       }
       const beta = kt === 0 && !bias ? 0 : 1;
-      sgemmWasmResident(
+      residentProduct(
+        job.packed?.[g],
+        task.co0,
+        kt,
         false,
         false,
         rows,
@@ -349,7 +375,10 @@ export function inputCol2im(
       const ke = Math.min(k1, kt + kc);
       if (layout && band) {
         const ld = pe - pt;
-        sgemmWasmResident(
+        residentProduct(
+          job.packed?.[g],
+          kt,
+          0,
           true,
           false,
           ke - kt,

@@ -1,4 +1,5 @@
 import type { ConvDescription } from '@conv2d/core';
+import type { PackedA } from '@conv2d/gemm';
 
 /**
  * A job is one pass cut into independent tasks. The same object runs on the calling thread
@@ -70,6 +71,11 @@ export interface Job {
    * `copyWorkerResults`); else null.
    */
   owners: Int32Array | null;
+  /**
+   * The op's weights packed per group for the Wasm GEMM (forward: W_g, col2im dX: W_gᵀ), by a
+   * plan; null: the GEMM packs them itself on every call.
+   */
+  packed: PackedA[] | null;
 }
 
 /** A job of `threads` threads with no operands yet: the caller sets those its op uses. */
@@ -96,6 +102,7 @@ export function newJob(
     cache: null,
     fillCache: false,
     owners: null,
+    packed: null,
   };
 }
 

@@ -25,16 +25,23 @@ function build(rows: number[][]): Int32Array {
   return tasks;
 }
 
-/** Splits [0, size) into `count` near-equal ranges. */
-function ranges(size: number, count: number): [number, number][] {
+/**
+ * Splits [0, size) into `count` near-equal ranges, their boundaries on multiples of `align`
+ * (output channels: 4, the rows of a packed weight panel, so each task's rows start on one).
+ */
+function ranges(size: number, count: number, align = 1): [number, number][] {
   const out: [number, number][] = [];
+  const at = (i: number) => (i === count ? size : Math.floor((size * i) / count / align) * align);
   for (let i = 0; i < count; i++) {
-    const a = Math.floor((size * i) / count);
-    const b = Math.floor((size * (i + 1)) / count);
+    const a = at(i);
+    const b = at(i + 1);
     if (b > a) out.push([a, b]);
   }
   return out;
 }
+
+/** Rows of a packed weight panel (`@conv2d/gemm`'s packOperandA): task channel splits align. */
+const PANEL_ROWS = 4;
 
 /** Direct-path tasks: (n, g0, g1, 0). */
 function directTasks(d: ConvDescription, threads: number): Int32Array {
@@ -60,7 +67,7 @@ function positionTasks(d: ConvDescription, threads: number): Int32Array {
   for (let n = 0; n < d.batch; n++)
     for (let g = 0; g < d.groups; g++)
       for (const [p0, p1] of ranges(P, k))
-        for (const [co0, co1] of ranges(cog, c)) rows.push([n, g, p0, p1, co0, co1]);
+        for (const [co0, co1] of ranges(cog, c, PANEL_ROWS)) rows.push([n, g, p0, p1, co0, co1]);
   return build(rows);
 }
 

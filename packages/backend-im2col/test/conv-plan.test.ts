@@ -123,6 +123,7 @@ describe('im2col plan state', () => {
   const c = CONVS[0];
 
   it('prepares each weight layout once per setWeights', async () => {
+    const wasm = gemmImplementation() === 'wasm-simd';
     const backend = await make({ threads: 1, dxMethod: 'transposed' });
     const { x, w, b, dy, options } = inputs(c, 'NHWC', 1);
     const plan = await backend.plan({ xShape: x.shape, wShape: w.shape, bias: true, options });
@@ -132,17 +133,40 @@ describe('im2col plan state', () => {
     for (let k = 0; k < 3; k++) await plan.forward(x);
     expect(packs() - start).toBe(1); // W reordered for the NHWC forward, once
     for (let k = 0; k < 2; k++) await plan.backward(dy, x, { wanted: { dw: false, db: false } });
-    expect(packs() - start).toBe(2); // and flipped for the transposed dX, once
+    // and flipped for the transposed dX, once (and packed for the Wasm GEMM, once)
+    const perSet = wasm ? 3 : 2;
+    expect(packs() - start).toBe(perSet);
     await plan.setWeights(w, b);
     await plan.forward(x);
     await plan.backward(dy, x);
-    expect(packs() - start).toBe(4); // both again after new weights
-    // the one-shot path prepares per call
+    expect(packs() - start).toBe(2 * perSet); // all again after new weights
+    // the one-shot path prepares per call, and packs nothing for the GEMM
     const oneShot = packs();
     await backend.forward(x, w, b, options);
     await backend.forward(x, w, b, options);
     expect(packs() - oneShot).toBe(2);
   });
+
+  it.runIf(gemmImplementation() === 'wasm-simd')(
+    'packs W per group for the Wasm GEMM once, for forward and each dX method',
+    async () => {
+      for (const dxMethod of ['col2im', 'transposed'] as const) {
+        const backend = await make({ threads: 1, dxMethod });
+        const { x, w, b, dy, options } = inputs(CONVS[4], 'NCHW', 8); // 2 groups
+        const plan = await backend.plan({ xShape: x.shape, wShape: w.shape, bias: true, options });
+        await plan.setWeights(w, b);
+        const start = backend.stats.weightPacks;
+        for (let k = 0; k < 3; k++) await plan.forward(x);
+        expect(backend.stats.weightPacks - start).toBe(1);
+        for (let k = 0; k < 3; k++) await plan.backward(dy, x, { wanted: { dw: false } });
+        // col2im packs Wᵀ; transposed flips W, then packs the flipped kernel
+        expect(backend.stats.weightPacks - start).toBe(dxMethod === 'col2im' ? 2 : 3);
+        same((await plan.forward(x)).y, await backend.forward(x, w, b, options));
+        const g = await plan.backward(dy, x);
+        same(g.dx, (await backend.backward(dy, x, w, options)).dx);
+      }
+    },
+  );
 
   it('uses the new weights after setWeights', async () => {
     const backend = await make({ threads: 1 });

@@ -53,6 +53,7 @@ export function* backwardPass(
   acc?.fill(0);
   const dx = wanted.dx ? (out.dx ?? new Float32Array(d.xSize)) : null;
   const wk = dx ? weights.get(transposed ? 'flipped' : 'plain') : null;
+  const packed = dx ? weights.packedGroups(transposed ? 'transposed' : 'col2im') : null;
   const upImage = transposed ? transposedDescription(d, 1).xSize : 0;
 
   const [tileBytes, stageBytes] = runner.budgets(shared || d.layout === 'NHWC' || transposed);
@@ -67,7 +68,7 @@ export function* backwardPass(
       yield* weightGradChunk(runner, cd, xc, dyc, acc, xhatc, threads, tileBytes);
     }
     if (dx && wk) {
-      const chunk = { ctx, d: cd, dy: dyc, w: wk, dx, n0, n1, dxs, tileBytes };
+      const chunk = { ctx, d: cd, dy: dyc, w: wk, dx, n0, n1, dxs, tileBytes, packed };
       yield* (transposed ? transposedChunk : col2imChunk)(chunk);
     }
   }

@@ -1,4 +1,5 @@
 import { type ConvDescription, describeConv } from '@conv2d/core';
+import type { PackedA } from '@conv2d/gemm';
 import type { Buffers, Stage } from '../buffers.js';
 import type { Runner } from '../runner.js';
 
@@ -27,6 +28,8 @@ export interface DxChunk {
   n1: number;
   dxs: Stage;
   tileBytes: number;
+  /** The method's kernel packed per group for the Wasm GEMM, or null. */
+  packed: PackedA[] | null;
 }
 
 /** The convolution for `count` images in NCHW, the layout every kernel works in. */

@@ -8,12 +8,14 @@ import type { DxChunk } from './context.js';
  * A chunk of dX by col2im: dX_hat = W_hatᵀ · dY_hat per tile, scatter-added back, or the
  * direct loops' adjoint for thin groups.
  */
-export function* col2imChunk({ ctx, d, dy, w, dx, n0, n1, dxs, tileBytes }: DxChunk): Steps {
+export function* col2imChunk(c: DxChunk): Steps {
+  const { ctx, d, dy, w, dx, n0, n1, dxs, tileBytes, packed } = c;
   const { runner, threads } = ctx;
   const op = usesDirectPath(d) ? Op.inputDirect : Op.inputCol2im;
   const j = runner.job(op, d, inputTasks(d, threads), threads, tileBytes);
   j.y = dy;
   j.w = w;
+  j.packed = packed;
   const target = dxs.target(dx, n0, n1);
   target.fill(0); // a scatter-add target: a reused staging buffer or out holds old values
   const result = dxs.sharedOnly(dx, n0, n1);

@@ -7,7 +7,8 @@ import { forwardChunk } from './forward.js';
  * A chunk of dX as a transposed convolution: dY upsampled and padded into a buffer of role
  * 'up', then the forward code with the flipped kernel (`w`), stride 1, no bias.
  */
-export function* transposedChunk({ ctx, d, dy, w, dx, n0, n1, dxs, tileBytes }: DxChunk): Steps {
+export function* transposedChunk(c: DxChunk): Steps {
+  const { ctx, d, dy, w, dx, n0, n1, dxs, tileBytes, packed } = c;
   const { runner, threads, get } = ctx;
   const t = transposedDescription(d, n1 - n0);
   const input = get('up', t.xSize);
@@ -16,6 +17,6 @@ export function* transposedChunk({ ctx, d, dy, w, dx, n0, n1, dxs, tileBytes }: 
   const out = dxs.target(dx, n0, n1);
   const tt = runner.threadsFor(t) > 1 ? threads : 1;
   const result = dxs.sharedOnly(dx, n0, n1);
-  yield* forwardChunk(runner, t, input, w, null, out, tt, null, tileBytes, result);
+  yield* forwardChunk(runner, t, input, w, null, out, tt, null, tileBytes, result, packed);
   if (!result) dxs.write(dx, n0, n1, out);
 }

@@ -1,4 +1,5 @@
 import type { ConvDescription } from '@conv2d/core';
+import type { PackedA } from '@conv2d/gemm';
 import { Stage } from '../buffers.js';
 import { usesDirectPath } from '../direct.js';
 import { Op } from '../job.js';
@@ -13,7 +14,7 @@ import { imagesPerChunk, type PassContext, withBatch } from './context.js';
  * Forward of NCHW chunk `d` into y (fully overwritten), or, given `result` (the chunk of the
  * returned array that y stages for the workers), into `result` (see `Runner.runIntoResult`).
  * With `cache`, the im2col tiles are built there (the whole X_hat of the chunk) for backward.
- * The transposed dX runs through here too.
+ * `packed`: W packed per group for the Wasm GEMM, or null. The transposed dX runs here too.
  */
 export function* forwardChunk(
   runner: Runner,
@@ -25,12 +26,14 @@ export function* forwardChunk(
   threads: number,
   cache: Float32Array | null,
   tileBytes: number,
-  result: Float32Array | null = null,
+  result: Float32Array | null,
+  packed: PackedA[] | null,
 ): Steps {
   const op = usesDirectPath(d) ? Op.forwardDirect : Op.forwardGemm;
   const j = runner.job(op, d, forwardTasks(d, threads), threads, tileBytes);
   j.x = x;
   j.w = w;
+  j.packed = packed;
   j.b = b;
   j.cache = cache;
   j.fillCache = cache !== null;
@@ -71,6 +74,7 @@ export function* forwardPass(
   const ys = new Stage(stageLayout, d.outChannels, d.outHeight, d.outWidth, shared, get, 'y');
   const wk = weights.get(native ? 'nhwc' : 'plain');
   const bs = weights.bias();
+  const packed = native ? null : weights.packedGroups('forward');
   const step = imagesPerChunk(d, d.xSize / d.batch + d.ySize / d.batch, stageBytes);
   for (let n0 = 0; n0 < d.batch; n0 += step) {
     const n1 = Math.min(d.batch, n0 + step);
@@ -88,7 +92,7 @@ export function* forwardPass(
     } else {
       const view = cache ? cache.subarray(n0 * cacheImage, n1 * cacheImage) : null;
       const result = ys.sharedOnly(y, n0, n1);
-      yield* forwardChunk(runner, cd, xc, wk, bs, out, threads, view, tileBytes, result);
+      yield* forwardChunk(runner, cd, xc, wk, bs, out, threads, view, tileBytes, result, packed);
       if (!result) ys.write(y, n0, n1, out);
     }
   }
