@@ -1,7 +1,7 @@
 import { type BackendProvider, registerBackend, unregisterBackend } from '@conv2d/core';
-import { standardProviders } from 'conv2d';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectBackends, formatReport, formatTable } from '../src/backends.js';
+import { collectBackends, formatReport, formatTable } from '../src/cli/backends.js';
+import { standardProviders } from '../src/index.js';
 
 const naive = standardProviders.find((p) => p.name === 'naive') as BackendProvider;
 
@@ -67,5 +67,34 @@ describe('pnpm conv2d backends', () => {
 
   it('pads table columns to the widest cell', () => {
     expect(formatTable(['a', 'bb'], [['ccc', 'd']])).toBe('a    bb\n---  --\nccc  d');
+  });
+});
+
+describe('conv2d --import', () => {
+  it('registers the backendProvider a module exports, then runs the command', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'conv2d-import-'));
+    try {
+      const mine = join(dir, 'mine.mjs');
+      writeFileSync(
+        mine,
+        `export const backendProvider = { name: 'mine', variants: [], description: 'mine',
+          probe: async () => ({ available: false, reason: 'only a test' }),
+          create: async () => { throw new Error('unreachable'); } };\n`,
+      );
+      // the built bin, as users run it (turbo builds it before the tests)
+      const bin = new URL('../dist/cli.js', import.meta.url).pathname;
+      const run = (...args: string[]) =>
+        execFileSync(process.execPath, [bin, ...args], {
+          encoding: 'utf8',
+          env: { ...process.env, CONV2D_BACKEND: '' },
+        });
+      expect(run('backends', '--json', '--import', mine)).toContain('"reason": "only a test"');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -8,9 +8,9 @@ import {
   registerBackend,
   unregisterBackend,
 } from '@conv2d/core';
-import { standardProviders } from 'conv2d';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { conformanceCommand } from '../src/conformance.js';
+import { conformanceCommand } from '../src/cli/conformance.js';
+import { standardProviders } from '../src/index.js';
 
 const naive = standardProviders.find((p) => p.name === 'naive') as BackendProvider;
 

@@ -129,7 +129,7 @@ export function formatReport(report: BackendsReport): string {
   return lines.join('\n');
 }
 
-const USAGE = 'usage: pnpm conv2d backends [--json]';
+const USAGE = 'usage: conv2d backends [--json]';
 
 /**
  * `backends [--json]`: every registered backend spec, whether it runs here and why not, its

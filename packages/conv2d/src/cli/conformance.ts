@@ -1,16 +1,33 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadFixtures } from '@conv2d/conformance/node';
-import { CONFORMANCE_APIS, type ConformanceApi, runFixture } from '@conv2d/conformance/runner';
+import type { ConformanceApi } from '@conv2d/conformance/runner';
 import { createBackend } from '@conv2d/core';
 import { probeAll, probeSpec, type SpecAvailability } from './specs.js';
 
 const USAGE =
-  'usage: pnpm conformance --backend <spec|all> --fixtures <dir> [--dump <dir>] [--api call|plan]';
+  'usage: conv2d conformance --backend <spec|all> --fixtures <dir> [--dump <dir>] [--api call|plan]';
 
-function isApi(value: string): value is ConformanceApi {
-  return (CONFORMANCE_APIS as readonly string[]).includes(value);
+/**
+ * The suite's runner, loaded only by this command: `conv2d backends` works without
+ * `@conv2d/conformance` installed (an optional peer of conv2d).
+ */
+async function loadSuite() {
+  try {
+    const [node, runner] = await Promise.all([
+      import('@conv2d/conformance/node'),
+      import('@conv2d/conformance/runner'),
+    ]);
+    const { CONFORMANCE_APIS, runFixture } = runner;
+    const isApi = (value: string): value is ConformanceApi =>
+      (CONFORMANCE_APIS as readonly string[]).includes(value);
+    return { loadFixtures: node.loadFixtures, runFixture, isApi };
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+    if (missing && String(e).includes('@conv2d/conformance')) return null;
+    throw e;
+  }
 }
 
 /**
@@ -32,13 +49,19 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
     },
     strict: true,
   });
+  if (!values.backend || !values.fixtures) {
+    console.error(USAGE);
+    return 2;
+  }
+  const suite = await loadSuite();
+  if (!suite) {
+    console.error('conv2d conformance needs the suite: npm i -D @conv2d/conformance');
+    return 2;
+  }
+  const { loadFixtures, runFixture, isApi } = suite;
   const api = values.api ?? 'call';
   if (!isApi(api)) {
     console.error(`--api is ${JSON.stringify(api)}; expected call or plan\n${USAGE}`);
-    return 2;
-  }
-  if (!values.backend || !values.fixtures) {
-    console.error(USAGE);
     return 2;
   }
   const fixtures = loadFixtures(values.fixtures);

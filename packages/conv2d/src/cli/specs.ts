@@ -1,4 +1,4 @@
-import { getBackendProvider, listBackends, parseBackendSpec, specsOf } from '@conv2d/core';
+import { formatBackendSpec, listBackends, resolveBackendSpec, specsOf } from '@conv2d/core';
 
 export interface SpecAvailability {
   spec: string;
@@ -6,17 +6,13 @@ export interface SpecAvailability {
   reason?: string;
 }
 
-/** Probes one spec (`name` or `name:variant`), rejecting unknown names and variants. */
-export async function probeSpec(spec: string): Promise<SpecAvailability> {
-  const { name, variant } = parseBackendSpec(spec);
-  const provider = getBackendProvider(name);
-  if (variant !== null && !provider.variants.includes(variant)) {
-    return {
-      spec,
-      available: false,
-      reason: `unknown variant; known: ${specsOf(provider).join(', ')}`,
-    };
-  }
+/**
+ * Probes one spec (`name` or `name:variant`, any case); an unknown name or variant is core's
+ * `unknown-backend` error.
+ */
+export async function probeSpec(given: string): Promise<SpecAvailability> {
+  const { provider, variant } = resolveBackendSpec(given);
+  const spec = formatBackendSpec({ name: provider.name, variant });
   const probe = await provider.probe(variant);
   return { spec, ...probe };
 }
