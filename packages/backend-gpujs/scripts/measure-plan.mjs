@@ -1,5 +1,5 @@
 // Per-call time of one-shot calls vs a plan (host arrays in and out) vs a plan on resident
-// tensors, per mode: node scripts/measure-plan.mjs [modes] [N,Cin,H,W,Cout,K,pad]
+// tensors, per mode (the three interleaved): node scripts/measure-plan.mjs [modes] [N,Cin,H,W,Cout,K,pad]
 // (build first; headlessgl under `xvfb-run -a`). RUNS (default 5) calls after one warm-up each.
 import { describeConv } from '@conv2d/core';
 import { createGpujsBackend, probeMode } from '../dist/index.js';
@@ -17,16 +17,18 @@ const wt = { shape: desc.wShape, data: rand(desc.wSize) };
 const b = { shape: [cout], data: rand(cout) };
 const dy = { shape: desc.yShape, data: rand(desc.ySize) };
 
-async function median(call) {
-  await call();
-  const times = [];
+/** Median ms of each call, interleaved (a, b, c, a, b, c, ...) so a busy CPU hits all alike. */
+async function medians(calls) {
+  for (const call of calls) await call();
+  const times = calls.map(() => []);
   for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    await call();
-    times.push(performance.now() - t);
+    for (const [k, call] of calls.entries()) {
+      const t = performance.now();
+      await call();
+      times[k].push(performance.now() - t);
+    }
   }
-  times.sort((p, q) => p - q);
-  return times[Math.floor(times.length / 2)];
+  return times.map((t) => t.sort((p, q) => p - q)[Math.floor(t.length / 2)]);
 }
 
 console.log(
@@ -61,8 +63,7 @@ for (const mode of modes) {
     ],
   };
   for (const [pass, calls] of Object.entries(rows)) {
-    const ms = [];
-    for (const call of calls) ms.push(await median(call));
+    const ms = await medians(calls);
     console.log(`| ${mode} | ${pass} | ${ms.map((m) => m.toFixed(1)).join(' | ')} |`);
   }
   const { uploads, readbacks, compiles } = be.stats;

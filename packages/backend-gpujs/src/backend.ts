@@ -96,10 +96,11 @@ export async function createGpujsBackend(options: GpujsBackendOptions = {}): Pro
     );
   }
   const engine = new Engine(mode, lanes);
-  // GL modes keep device tensors in textures; the others have host arrays only.
-  const textures = GL_KERNELS[mode] ? new Textures(engine) : null;
-  // There the one-shot calls run through the plans' code too.
-  const oneShot = textures ? new GlOneShot(engine, textures) : engine;
+  // GL modes keep device tensors in textures, webgpu in storage buffers; cpu and webasm have
+  // host arrays only.
+  const textures = GL_KERNELS[mode] || mode === 'webgpu' ? new Textures(engine) : null;
+  // GL one-shot calls run through the plans' code too (webgpu's keep their fused pipeline).
+  const oneShot = textures && GL_KERNELS[mode] ? new GlOneShot(engine, textures) : engine;
   const name = requested ? `gpujs:${mode}` : 'gpujs';
   const backend = defineBackend<Handle>(name, capabilitiesOf(mode, limit), {
     forward: (desc, x, w, b) => oneShot.forward(desc, x, w, b),

@@ -75,13 +75,13 @@ export interface EngineStats {
   /** The phases of the last one-shot call that succeeded, or null before the first. */
   last: CallPhases | null;
   /**
-   * Tensors a plan or a device tensor copied from host to GPU memory, and back (GL modes; cpu,
-   * webasm and webgpu plans keep host arrays and count neither): a resident chain of plan
-   * calls adds none until `read()`.
+   * Tensors a plan, a GL one-shot call or a device tensor copied from host to GPU memory, and
+   * back (GL and webgpu modes; cpu and webasm keep host arrays and count neither): a resident
+   * chain of plan calls adds none until `read()`.
    */
   uploads: number;
   readbacks: number;
-  /** GPU textures held for plans, saved states and device tensors (weights included). */
+  /** GPU textures (webgpu: buffers) held for plans, saved states and device tensors. */
   textures: number;
 }
 

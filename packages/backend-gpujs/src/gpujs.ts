@@ -29,20 +29,24 @@ export interface KernelRun {
     readonly constructor: unknown;
     readonly precision?: string;
     readonly fallbackReason?: string | null;
-    /** Compiles for arguments like these without running (what the first call does first). */
-    build?(...args: unknown[]): void;
+    /** Compiles for arguments like these without running (webgpu: a Promise). */
+    build?(...args: unknown[]): unknown;
   };
 }
 
 /**
- * A GL kernel's result kept in GPU memory (`pipeline: true`): a reference to a WebGL texture,
- * counted by gpu.js, that other kernels take as an argument. `clone()` adds a reference to the
- * same texture; `delete()` drops one (the texture is freed with the last).
+ * A kernel's result kept in GPU memory (`pipeline: true`): a reference to a WebGL texture (GL
+ * modes) or a storage buffer (webgpu), counted by gpu.js, that other kernels take as an
+ * argument. `clone()` adds a reference to the same memory; `delete()` drops one (it is freed
+ * with the last).
  */
 export interface GpuTexture {
   /** The result's gpu.js output size, [x] or [x, y, z]: what a kernel reading it was built for. */
   readonly output: readonly number[];
-  /** Nested arrays (rows of Float32Array), or one Float32Array for a 1-D output. */
+  /**
+   * Its values as a non-pipeline run would give them: nested arrays or one Float32Array (GL), a
+   * Promise of them (webgpu; a PackedResult through readback.ts's hook).
+   */
   toArray(): unknown;
   clone(): GpuTexture;
   delete(): void;

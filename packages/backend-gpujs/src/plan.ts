@@ -14,6 +14,7 @@ import {
   dxSource,
   forwardSource,
   type KernelSource,
+  type Lanes,
   type OutputSize,
   weightDims,
 } from './sources.js';
@@ -21,11 +22,11 @@ import { relayoutSource } from './texture-sources.js';
 import { type Handle, type Textures, TextureTensor } from './textures.js';
 
 /**
- * Plans of the gpu.js engine (`BackendKernels.plan`). In GL modes (`textures` given) weights,
- * saved inputs and resident results are textures, and calls read back only what is asked for
- * on the host; the one-shot calls run through the same code (`GlOneShot`). In cpu, webasm and
- * webgpu modes a plan runs the one-shot kernels, made when the plan is made, on host arrays
- * (gpu.js copies them in on every call).
+ * Plans of the gpu.js engine (`BackendKernels.plan`). In GL and webgpu modes (`textures` given)
+ * weights, saved inputs and resident results stay in GPU memory (textures, storage buffers), and
+ * calls read back only what is asked for on the host; GL one-shot calls run through the same
+ * code (`GlOneShot`). In cpu and webasm modes a plan runs the one-shot kernels, made when the
+ * plan is made, on host arrays (gpu.js copies them in on every call).
  */
 export async function createEnginePlan(
   engine: Engine,
@@ -59,7 +60,9 @@ type PassName = 'forward' | Gradient;
 
 /**
  * One convolution on GL textures: its kernels, its weights' textures, and each call's work,
- * run synchronously. Callers hold the engine's queue (`exclusive`) around every method.
+ * GPU memory: textures in GL modes, storage buffers in webgpu (gpu.js's pipeline handles have the
+ * same clone/delete/toArray contract; webgpu's calls and readbacks are asynchronous). Callers hold
+ * the engine's queue (`exclusive`) around every method.
  */
 class TextureConv {
   private w: GpuTexture | null = null;
@@ -69,6 +72,8 @@ class TextureConv {
   private readonly wDims: OutputSize;
   private readonly bDims: OutputSize;
   private readonly passes = new Map<PassName, Pass>();
+  /** gpu.js's webgpu kernels cannot take a 4-lane buffer (a relayout's input): one lane there. */
+  private readonly lanes: Lanes;
 
   constructor(
     private readonly engine: Engine,
@@ -80,6 +85,7 @@ class TextureConv {
     this.dyDims = activationDims(d, d.outChannels, d.outHeight, d.outWidth);
     this.wDims = weightDims(d);
     this.bDims = [d.outChannels];
+    this.lanes = engine.mode === 'webgpu' ? 1 : engine.lanes;
   }
 
   /** A pass's kernels, made on first use (a plan makes them all when it is made). */
@@ -89,11 +95,11 @@ class TextureConv {
       const { engine, desc } = this;
       const ks =
         name === 'forward'
-          ? forwardSource(desc, engine.lanes)
+          ? forwardSource(desc, this.lanes)
           : name === 'dx'
-            ? dxSource(desc, engine.lanes)
+            ? dxSource(desc, this.lanes)
             : name === 'dw'
-              ? dwSource(desc, engine.lanes)
+              ? dwSource(desc, this.lanes)
               : dbSource(desc);
       pass = {
         ks,
@@ -111,7 +117,7 @@ class TextureConv {
    * relayout kernels, which read a 4-lane result, compile on the first call that keeps such a
    * result resident.
    */
-  build(): void {
+  async build(): Promise<void> {
     const { textures, engine } = this;
     const zeros = (dims: OutputSize) =>
       textures.upload(
@@ -119,29 +125,35 @@ class TextureConv {
         dims,
         false,
       );
-    const x = zeros(this.xDims);
-    const dy = zeros(this.dyDims);
-    const w = zeros(this.wDims);
-    const b = this.desc.hasBias ? zeros(this.bDims) : null;
+    const made: GpuTexture[] = [];
+    const zero = async (dims: OutputSize) => {
+      const t = await zeros(dims);
+      made.push(t);
+      return t;
+    };
     try {
-      const build = (name: PassName, args: GpuTexture[]) => {
+      const x = await zero(this.xDims);
+      const dy = await zero(this.dyDims);
+      const w = await zero(this.wDims);
+      const b = this.desc.hasBias ? await zero(this.bDims) : null;
+      const build = async (name: PassName, args: GpuTexture[]) => {
         const { run } = this.pass(name);
-        run.kernel.build?.(...args);
+        await run.kernel.build?.(...args);
         checkRanInMode(run, engine.mode);
       };
-      build('forward', b ? [x, w, b] : [x, w]);
-      build('dx', [dy, w]);
-      build('dw', [dy, x]);
-      build('db', [dy]);
+      await build('forward', b ? [x, w, b] : [x, w]);
+      await build('dx', [dy, w]);
+      await build('dw', [dy, x]);
+      await build('db', [dy]);
     } finally {
-      for (const t of [x, dy, w, b]) textures.free(t);
+      for (const t of made) textures.free(t);
     }
   }
 
-  setWeights(w: Float32Array, b: Float32Array | null): void {
+  async setWeights(w: Float32Array, b: Float32Array | null): Promise<void> {
     this.freeWeights();
-    this.w = this.textures.upload(w, this.wDims);
-    this.b = b ? this.textures.upload(b, this.bDims) : null;
+    this.w = await this.textures.upload(w, this.wDims);
+    this.b = b ? await this.textures.upload(b, this.bDims) : null;
   }
 
   freeWeights(): void {
@@ -151,14 +163,14 @@ class TextureConv {
   }
 
   /** Runs one pass; its result read back, or kept as a device tensor in tensor order. */
-  private finish(name: PassName, args: GpuTexture[], resident: boolean): Handle {
+  private async finish(name: PassName, args: GpuTexture[], resident: boolean): Promise<Handle> {
     const { textures } = this;
     const pass = this.pass(name);
-    const out = this.runOn(pass.run, args);
+    const out = await this.runOn(pass.run, args);
     try {
-      if (!resident) return textures.read(out, pass.ks, pass.size);
+      if (!resident) return await textures.read(out, pass.ks, pass.size);
       if (!pass.relayout) return new TextureTensor(pass.size, out);
-      return new TextureTensor(pass.size, this.runOn(pass.relayout, [out]));
+      return new TextureTensor(pass.size, await this.runOn(pass.relayout, [out]));
     } finally {
       // Kept only when it is the device tensor itself.
       if (!resident || pass.relayout) textures.free(out);
@@ -166,8 +178,8 @@ class TextureConv {
   }
 
   /** A kernel's result texture (this package's reference), after checking the mode that ran. */
-  private runOn(run: KernelRun, args: GpuTexture[]): GpuTexture {
-    const out = this.textures.hold(run(...args) as GpuTexture);
+  private async runOn(run: KernelRun, args: GpuTexture[]): Promise<GpuTexture> {
+    const out = this.textures.hold((await run(...args)) as GpuTexture);
     try {
       checkRanInMode(run, this.engine.mode);
     } catch (e) {
@@ -177,14 +189,14 @@ class TextureConv {
     return out;
   }
 
-  forward(x: Handle, save: boolean, resident: boolean) {
+  async forward(x: Handle, save: boolean, resident: boolean) {
     const { textures } = this;
-    const xt = textures.operand(x, this.xDims);
+    const xt = await textures.operand(x, this.xDims);
     let saved: GpuTexture | null = null;
     try {
       const args = [xt.texture, this.w as GpuTexture];
       if (this.b) args.push(this.b);
-      const y = this.finish('forward', args, resident);
+      const y = await this.finish('forward', args, resident);
       if (save) saved = textures.keep(xt);
       return { y, saved };
     } finally {
@@ -193,19 +205,21 @@ class TextureConv {
   }
 
   /** `saved` (x's texture) is read for dw only, the weights for dx only. */
-  backward(
+  async backward(
     dy: Handle,
     saved: GpuTexture | null,
     wanted: Record<Gradient, boolean>,
     resident: boolean,
   ) {
     const { textures } = this;
-    const dyt = textures.operand(dy, this.dyDims);
+    const dyt = await textures.operand(dy, this.dyDims);
     const made: Partial<Record<Gradient, Handle>> = {};
     try {
-      if (wanted.dx) made.dx = this.finish('dx', [dyt.texture, this.w as GpuTexture], resident);
-      if (wanted.dw) made.dw = this.finish('dw', [dyt.texture, saved as GpuTexture], resident);
-      if (wanted.db) made.db = this.finish('db', [dyt.texture], resident);
+      const w = this.w as GpuTexture;
+      if (wanted.dx) made.dx = await this.finish('dx', [dyt.texture, w], resident);
+      if (wanted.dw)
+        made.dw = await this.finish('dw', [dyt.texture, saved as GpuTexture], resident);
+      if (wanted.db) made.db = await this.finish('db', [dyt.texture], resident);
       return made;
     } catch (e) {
       for (const h of Object.values(made)) textures.store.release(h);
@@ -215,8 +229,8 @@ class TextureConv {
     }
   }
 
-  save(x: Handle): GpuTexture {
-    return this.textures.keep(this.textures.operand(x, this.xDims));
+  async save(x: Handle): Promise<GpuTexture> {
+    return this.textures.keep(await this.textures.operand(x, this.xDims));
   }
 
   release(saved: GpuTexture | null): void {
@@ -271,9 +285,9 @@ export class GlOneShot {
   ) {}
 
   forward(desc: ConvDescription, x: Float32Array, w: Float32Array, b: Float32Array | null) {
-    return this.call('forward', desc, (conv) => {
-      conv.setWeights(w, b);
-      return conv.forward(x, false, false).y as Float32Array;
+    return this.call('forward', desc, async (conv) => {
+      await conv.setWeights(w, b);
+      return (await conv.forward(x, false, false)).y as Float32Array;
     });
   }
 
@@ -284,11 +298,12 @@ export class GlOneShot {
     w: Float32Array,
     wanted: Record<Gradient, boolean>,
   ) {
-    return this.call('backward', desc, (conv) => {
-      if (wanted.dx) conv.setWeights(w, null);
-      const saved = wanted.dw ? conv.save(x) : null;
+    return this.call('backward', desc, async (conv) => {
+      if (wanted.dx) await conv.setWeights(w, null);
+      const saved = wanted.dw ? await conv.save(x) : null;
       try {
-        return conv.backward(dy, saved, wanted, false) as Partial<Record<Gradient, Float32Array>>;
+        const grads = await conv.backward(dy, saved, wanted, false);
+        return grads as Partial<Record<Gradient, Float32Array>>;
       } finally {
         conv.release(saved);
       }
@@ -299,9 +314,9 @@ export class GlOneShot {
   private call<T>(
     what: 'forward' | 'backward',
     desc: ConvDescription,
-    work: (c: TextureConv) => T,
+    work: (c: TextureConv) => Promise<T>,
   ) {
-    return this.engine.exclusive(() => {
+    return this.engine.exclusive(async () => {
       // The forward source holds every size and option, the bias included: the key.
       const ks = forwardSource(desc, this.engine.lanes);
       const key = `${ks.output.join('x')}\n${ks.source}`;
@@ -317,7 +332,7 @@ export class GlOneShot {
       const start = performance.now();
       let result: T;
       try {
-        result = work(conv);
+        result = await work(conv);
       } catch (e) {
         // A convolution whose first call failed is not kept half-built.
         if (compiled) this.convs.delete(key);

@@ -6,7 +6,8 @@ import type { KernelSource, OutputSize } from './sources.js';
 import { tensorOrder, uploadSource } from './texture-sources.js';
 
 /**
- * A device tensor's data in GL modes: a texture in tensor order (one value per element), or,
+ * A device tensor's data in GL and webgpu modes: a texture or storage buffer in tensor order
+ * (one value per element), or,
  * until a plan first reads it, the host copy `backend.upload` took. The texture's dims are those
  * of the plan that made or read it; a plan wanting other dims (another layout) moves it.
  */
@@ -18,7 +19,7 @@ export class TextureTensor {
   ) {}
 }
 
-/** An engine handle: a TextureTensor in GL modes; a host array elsewhere (and for empty results). */
+/** An engine handle: a TextureTensor in GPU modes; a host array elsewhere (and empty results). */
 export type Handle = Float32Array | TextureTensor;
 
 /** A texture a call reads, and whether the call made it (then it must free or keep it). */
@@ -32,8 +33,9 @@ function sameDims(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /**
- * The GPU memory of one GL engine: uploads and readbacks (counted in the engine's stats), and
- * every texture this package holds (counted too, so a test sees that all of them are freed).
+ * The GPU memory of one GL or webgpu engine: uploads and readbacks (counted in the engine's
+ * stats), and every texture or buffer this package holds (counted too, so a test sees that all
+ * of them are freed).
  */
 export class Textures {
   /** The upload kernel of each dims (looked up in the engine's cache once). */
@@ -57,14 +59,16 @@ export class Textures {
    * Host data into a new texture of `dims`, through the upload kernel a plan made for them.
    * `counted`: false for the zeros a plan compiles its kernels on (no tensor moves).
    */
-  upload(data: Float32Array, dims: OutputSize, counted = true): GpuTexture {
+  async upload(data: Float32Array, dims: OutputSize, counted = true): Promise<GpuTexture> {
     const key = dims.join('x');
     let run = this.uploaders.get(key);
     if (!run) {
       run = this.engine.textureKernel(uploadSource(dims));
       this.uploaders.set(key, run);
     }
-    const t = this.hold(run(dims.length === 1 ? data : input(data, [...dims])) as GpuTexture);
+    const t = this.hold(
+      (await run(dims.length === 1 ? data : input(data, [...dims]))) as GpuTexture,
+    );
     try {
       checkRanInMode(run, this.engine.mode);
     } catch (e) {
@@ -79,10 +83,10 @@ export class Textures {
   readonly readTimes = { shapeMs: 0, unpackMs: 0 };
 
   /** A texture's values on the host, in tensor order (`ks` says how its lanes lie). */
-  read(t: GpuTexture, ks: KernelSource, size: number): Float32Array {
+  async read(t: GpuTexture, ks: KernelSource, size: number): Promise<Float32Array> {
     this.engine.stats.readbacks++;
     const start = performance.now();
-    const nested = t.toArray();
+    const nested = await t.toArray();
     const read = performance.now();
     const data = flatten(nested, ks, size);
     this.readTimes.shapeMs += read - start;
@@ -91,12 +95,12 @@ export class Textures {
   }
 
   /** `h` as a texture of `dims`: uploaded when it is host data, moved when its dims differ. */
-  operand(h: Handle, dims: OutputSize): Operand {
-    if (h instanceof Float32Array) return { texture: this.upload(h, dims), owned: true };
+  async operand(h: Handle, dims: OutputSize): Promise<Operand> {
+    if (h instanceof Float32Array) return { texture: await this.upload(h, dims), owned: true };
     const current = h.texture;
     if (current && sameDims(current.output, dims)) return { texture: current, owned: false };
-    const data = h.host ?? this.read(current as GpuTexture, this.orderOf(current), h.size);
-    const placed = this.upload(data, dims);
+    const data = h.host ?? (await this.read(current as GpuTexture, this.orderOf(current), h.size));
+    const placed = await this.upload(data, dims);
     this.free(current);
     h.texture = placed;
     h.host = null;
@@ -117,7 +121,7 @@ export class Textures {
     return tensorOrder([...(t as GpuTexture).output] as OutputSize);
   }
 
-  /** Where device tensors live in GL modes. */
+  /** Where device tensors live in GL and webgpu modes. */
   readonly store: TensorStore<Handle> = {
     // The copy reaches the GPU when a plan first reads it, in that plan's dims (its layout).
     upload: (data) => new TextureTensor(data.length, null, data.slice()),

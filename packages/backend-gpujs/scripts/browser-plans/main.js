@@ -1,0 +1,92 @@
+// The page of run.mjs: plans against one-shot calls in the browser's gpu.js modes.
+import { createGpujsBackend } from '@conv2d/backend-gpujs';
+
+/** Deterministic values in [-0.5, 0.5). */
+function values(n, seed) {
+  const a = new Float32Array(n);
+  let s = seed * 9301 + 49297;
+  for (let i = 0; i < n; i++) {
+    s = (s * 9301 + 49297) % 233280;
+    a[i] = s / 233280 - 0.5;
+  }
+  return a;
+}
+const tensor = (shape, seed) => ({
+  shape,
+  data: values(
+    shape.reduce((a, b) => a * b),
+    seed,
+  ),
+});
+const same = (a, b) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+
+const LAYERS = [
+  ['4 lanes, stride [2, 1]', [2, 8, 7, 6], [8, 8, 3, 3], true, { padding: 1, stride: [2, 1] }],
+  [
+    'NHWC grouped, dilated',
+    [2, 6, 5, 6],
+    [6, 2, 3, 3],
+    false,
+    { layout: 'NHWC', groups: 3, padding: [1, 0, 0, 1], dilation: 2 },
+  ],
+  ['3 -> 4 channels', [1, 3, 9, 9], [4, 3, 3, 3], true, {}],
+  ['its own output as input', [1, 8, 8, 8], [8, 8, 3, 3], true, { padding: 1 }],
+];
+
+/** One layer: resident plan calls (with a later call in between) equal one-shot calls. */
+async function check(be, [, xShape, wShape, bias, options], seed) {
+  const x = tensor(xShape, seed);
+  const w = tensor(wShape, seed + 1);
+  const b = bias ? tensor([wShape[0]], seed + 2) : null;
+  const y = await be.forward(x, w, b, options);
+  const dy = tensor(y.shape, seed + 3);
+  const g = await be.backward(dy, x, w, options);
+  const plan = await be.plan({ xShape, wShape, bias, options });
+  await plan.setWeights(w, b);
+  const readbacks = be.stats.readbacks;
+  const xd = await be.upload(x);
+  const dyd = await be.upload(dy);
+  const f = await plan.forward(xd, { resident: true, save: true });
+  const later = await plan.forward(tensor(xShape, seed + 7), { resident: true });
+  const r = await plan.backward(dyd, f.saved, { resident: true });
+  const made = [xd, dyd, f.y, later.y, r.dx, r.dw, r.db];
+  const problems = [];
+  if (be.stats.readbacks !== readbacks) problems.push('read back before read()');
+  for (const [name, t, want] of [
+    ['y', f.y, y],
+    ['dx', r.dx, g.dx],
+    ['dw', r.dw, g.dw],
+    ['db', r.db, g.db],
+  ]) {
+    if (!same((await t.read()).data, want.data)) problems.push(`${name} differs from one-shot`);
+  }
+  if (xShape.join() === y.shape.join()) {
+    const again = await plan.forward(f.y, { resident: true });
+    made.push(again.y);
+    const want = await be.forward(y, w, b, options);
+    if (!same((await again.y.read()).data, want.data)) problems.push('chained y differs');
+  }
+  const host = await plan.forward(x);
+  if (!same(host.y.data, y.data)) problems.push('host-array y differs');
+  plan.dispose();
+  for (const t of made) t.dispose();
+  return problems;
+}
+
+const results = [];
+try {
+  const modes = new URLSearchParams(location.search).get('modes').split(',');
+  for (const mode of modes) {
+    const be = await createGpujsBackend({ mode });
+    for (const [i, layer] of LAYERS.entries()) {
+      results.push({ mode: be.mode, layer: layer[0], problems: await check(be, layer, 5 + 4 * i) });
+    }
+    if (be.stats.textures !== 0) {
+      results.push({ mode, layer: 'all', problems: [`${be.stats.textures} textures left`] });
+    }
+    be.dispose();
+  }
+} catch (e) {
+  results.push({ mode: '?', layer: '?', problems: [String(e?.stack ?? e)] });
+}
+window.__results = results;
