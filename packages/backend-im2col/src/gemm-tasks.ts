@@ -369,7 +369,7 @@ export function inputCol2im(
   for (let pt = 0; pt < P; pt += pc) {
     const pe = Math.min(P, pt + pc);
     // The rows these positions add onto, staged and copied back around the tile's k loop.
-    const layout = wasm ? stageBand(d, dx, groupBase, c0, c1, pt, pe, kc * pc) : null;
+    const layout = wasm ? stageBand(d, dx, groupBase, c0, c1, pt, pe, kc * pc, 0, false) : null;
     const band = layout?.band;
     for (let kt = k0; kt < k1; kt += kc) {
       const ke = Math.min(k1, kt + kc);

@@ -62,9 +62,17 @@ function inputRows(d: ConvDescription, p0: number, p1: number): [number, number]
 }
 
 /**
+ * A band that tiles only read (im2col) and that holds this many times what they gather from it
+ * is not staged: the JS loop gathers the tiles from x directly. A strided small kernel reads a fraction
+ * of its rows (the 1x1/2 projection D a quarter), so copying them all in first costs more.
+ */
+const SPARSE_BAND = 2;
+
+/**
  * Reserves the resident region for a tile of `tileFloats` (plus `extraFloats` after it) and
  * copies in the rows that output positions [p0, p1) read, of channels [c0, c1) of the NCHW
- * image at `base` (its channel 0), when they fit.
+ * image at `base` (its channel 0), when they fit. `gather`: the tile only reads the band (no
+ * col2im onto it), so a band much larger than the tile is left unstaged.
  */
 export function stageBand(
   d: ConvDescription,
@@ -76,12 +84,16 @@ export function stageBand(
   p1: number,
   tileFloats: number,
   extraFloats = 0,
+  gather = true,
 ): ResidentLayout {
   const [r0, r1] = inputRows(d, p0, p1);
   const W = d.inWidth;
   const rowsFloats = (r1 - r0) * W;
   const bandFloats = (c1 - c0) * rowsFloats;
-  const staged = bandFloats <= STAGED_BAND_FLOATS;
+  // what the tiles gather from it in all: the im2col rows of these channels, these positions
+  const im2colFloats = (c1 - c0) * d.kernelHeight * d.kernelWidth * (p1 - p0);
+  const sparse = gather && bandFloats > SPARSE_BAND * im2colFloats;
+  const staged = bandFloats <= STAGED_BAND_FLOATS && !sparse;
   // Each part starts on a 16-float (64-byte) boundary.
   const tileAt = staged ? align16(bandFloats) : 0;
   const extraAt = tileAt + align16(tileFloats);
