@@ -22,11 +22,11 @@ await server.listen();
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
   headless: true,
+  // SwiftShader for WebGL and WebGPU (as the playground's browser tests, plus WebGPU).
   args: [
     '--no-sandbox',
     '--use-angle=swiftshader',
     '--enable-unsafe-swiftshader',
-    '--ignore-gpu-blocklist',
     '--enable-unsafe-webgpu',
     '--use-webgpu-adapter=swiftshader',
   ],
