@@ -251,7 +251,7 @@ export function defineBackend<H = Float32Array>(
       ensureLive();
       const check = (desc: ConvDescription) => checkCapabilities(desc, capabilities, name);
       const plan = await createPlan(
-        { name, capabilities, device, check, prepare, ensureLive },
+        { name, capabilities, device, check, prepare, ensureLive, forget: (p) => plans.delete(p) },
         spec,
       );
       if (disposed) {
@@ -270,8 +270,7 @@ export function defineBackend<H = Float32Array>(
     dispose() {
       if (disposed) return;
       disposed = true;
-      for (const plan of plans) plan.dispose();
-      plans.clear();
+      for (const plan of [...plans]) plan.dispose();
       device.disposeAll();
       kernels.dispose?.();
     },

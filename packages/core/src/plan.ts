@@ -285,6 +285,8 @@ export interface PlanContext<H> {
   check(desc: ConvDescription): void;
   /** Throws `disposed` once the backend is disposed. */
   ensureLive(): void;
+  /** Told when a plan is disposed (the backend stops tracking it). */
+  forget(plan: Conv2dPlan): void;
   prepare(desc: ConvDescription): Awaitable<EnginePlan<H, unknown>>;
 }
 
@@ -618,6 +620,7 @@ class PreparedPlan<H> implements Conv2dPlan {
   dispose(): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
+    this.ctx.forget(this);
     // After the calls already made; later calls reject (ensureLive).
     void this.queue.run(async () => {
       for (const s of [...this.saved]) s.dispose();

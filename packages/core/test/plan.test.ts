@@ -323,6 +323,15 @@ describe('plan misuse is a typed error', () => {
     for (const call of queued) expect(await codeOf(call)).toBe('disposed');
   });
 
+  it('forgets a plan the caller disposed, and still disposes the others with the backend', async () => {
+    const backend = scaleBackend();
+    const gone = await readyPlan(backend);
+    const kept = await readyPlan(backend);
+    gone.dispose();
+    backend.dispose();
+    expect(gone.disposed && kept.disposed).toBe(true);
+  });
+
   it('disposes plans and device tensors with the backend', async () => {
     const backend = scaleBackend();
     const plan = await readyPlan(backend);
