@@ -309,17 +309,7 @@ export function sgemm(
           for (let ir = 0; ir < mc; ir += MR) {
             const mr = min(MR, mc - ir);
             const out = c + ((<usize>(ic + ir) * ldc + jc + jr) << 2);
-            microKernel(
-              kc,
-              pa + ((<usize>(ir * kc)) << 2),
-              pb,
-              out,
-              ldc,
-              alpha,
-              blockBeta,
-              mr,
-              nr,
-            );
+            microKernel(kc, pa + ((<usize>(ir * kc)) << 2), pb, out, ldc, alpha, blockBeta, mr, nr);
           }
         }
       }
