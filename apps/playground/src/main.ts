@@ -1,8 +1,10 @@
 import { type ConvDescription, describeConv, tensor } from '@conv2d/core';
 import { type BrowserBackend, browserBackends } from './backends.js';
 import { type ExampleConfig, exampleInput, optionsOf, SEED_CONFIG, shapesOf } from './example.js';
+import { attachExplainer, explainSteps } from './explain.js';
 import { el, fmt, planes, shapeText } from './render.js';
 import { computeSteps, type Steps } from './steps.js';
+import { fromQuery, toQuery, type ViewState } from './url-state.js';
 import { maxAbsDiff, STEPS } from './views.js';
 
 /* The playground: controls, the steps of the worked example, and a run on the chosen backend. */
@@ -19,6 +21,19 @@ const state = {
   backend: 'naive',
   runId: 0,
 };
+
+/** The state a link carries (see url-state.ts): what the page opens on without one. */
+const DEFAULT_VIEW: ViewState = {
+  config: SEED_CONFIG,
+  step: state.step,
+  showAll: state.showAll,
+  backend: state.backend,
+};
+
+function saveToUrl(): void {
+  const query = toQuery(state, DEFAULT_VIEW);
+  history.replaceState(null, '', query ? `?${query}` : location.pathname);
+}
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -60,6 +75,7 @@ function buildControls(): void {
   const select = el('select', { id: 'in-backend' });
   select.addEventListener('change', () => {
     state.backend = select.value;
+    saveToUrl();
     void runBackend();
   });
   form.append(el('label', {}, 'backend ', select));
@@ -149,6 +165,7 @@ function buildNav(): void {
 }
 
 function renderSteps(): void {
+  saveToUrl();
   const root = $('steps');
   STEPS.forEach((_, k) => {
     $(`step-tab-${k}`).classList.toggle('active', k === state.step);
@@ -163,6 +180,7 @@ function renderSteps(): void {
           : '',
       ),
     );
+    explainSteps(null);
     return;
   }
   const steps = current.steps;
@@ -177,6 +195,7 @@ function renderSteps(): void {
       ),
     ),
   );
+  explainSteps(steps);
 }
 
 function update(): void {
@@ -296,9 +315,14 @@ async function runBackend(): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  Object.assign(state, fromQuery(location.search, DEFAULT_VIEW, STEPS.length));
   buildControls();
   buildNav();
   writeControls();
+  ($('show-all') as HTMLInputElement).checked = state.showAll;
+  const explanation = el('div', { id: 'explain', role: 'status', 'aria-live': 'polite' });
+  document.body.append(explanation);
+  attachExplainer($('steps'), explanation);
   state.backends = [
     {
       spec: 'naive',
@@ -310,6 +334,7 @@ async function main(): Promise<void> {
   update();
   state.backends = await browserBackends();
   fillBackendSelect();
+  if (state.backend !== 'naive') void runBackend(); // a link chose an engine that just loaded
   document.body.dataset.ready = 'true';
 }
 

@@ -29,6 +29,10 @@ export interface GridOptions {
   note?: (r: number, c: number) => string;
   onRowClick?: (r: number) => void;
   testId?: string;
+  /** The array the cells show: each cell gets `data-cell="<array>:<flat index>"` (see explain.ts). */
+  cells?: string;
+  /** Flat index of cell (0, 0) in that array (a plane of a 4-D array starts further in). */
+  offset?: number;
 }
 
 /** A rows x cols table of numbers. */
@@ -49,6 +53,7 @@ export function grid(
     if (o.rowLabels) tr.append(el('th', { class: 'row-label' }, o.rowLabels[r] ?? ''));
     for (let c = 0; c < cols; c++) {
       const td = el('td', { class: o.cellClass?.(r, c) ?? '' }, fmt(value(r, c)));
+      if (o.cells) cellAttributes(td, o.cells, (o.offset ?? 0) + r * cols + c, r === 0 && c === 0);
       const note = o.note?.(r, c);
       if (note) td.append(el('sub', {}, note));
       tr.append(td);
@@ -63,6 +68,17 @@ export function grid(
   return table;
 }
 
+/** Marks a td as a cell of a named array: pointable, and reachable by keyboard (one tab stop per table). */
+export function cellAttributes(
+  td: HTMLElement,
+  array: string,
+  index: number,
+  tabStop: boolean,
+): void {
+  td.dataset.cell = `${array}:${index}`;
+  td.tabIndex = tabStop ? 0 : -1;
+}
+
 export function matrix(m: Matrix, o: GridOptions = {}): HTMLTableElement {
   return grid(m.rows, m.cols, (r, c) => m.data[r * m.cols + c], o);
 }
@@ -73,6 +89,8 @@ export interface PlanesOptions {
   cellClass?: (a: number, b: number, h: number, w: number) => string;
   note?: (a: number, b: number, h: number, w: number) => string;
   testId?: string;
+  /** The array the cells show (see GridOptions.cells). */
+  cells?: string;
 }
 
 /** A 4-D array as one small table per [a, b] plane. */
@@ -90,6 +108,8 @@ export function planes(t: Array4, o: PlanesOptions = {}): HTMLElement {
           grid(h, w, (r, c) => t.data[base + r * w + c], {
             cellClass: o.cellClass && ((r, c) => o.cellClass?.(a, b, r, c) ?? ''),
             note: o.note && ((r, c) => o.note?.(a, b, r, c) ?? ''),
+            cells: o.cells,
+            offset: base,
           }),
           el('figcaption', {}, `${an}=${a}, ${bn}=${b}`),
         ),
@@ -100,7 +120,8 @@ export function planes(t: Array4, o: PlanesOptions = {}): HTMLElement {
 
 /** A labelled block: a title, an explanation and the figures. */
 export function block(title: string, text: string, ...content: Node[]): HTMLElement {
-  return el('div', { class: 'block' }, el('h3', {}, title), el('p', {}, text), ...content);
+  const words = text ? [el('p', {}, text)] : [];
+  return el('div', { class: 'block' }, el('h3', {}, title), ...words, ...content);
 }
 
 export function shapeText(shape: readonly number[]): string {

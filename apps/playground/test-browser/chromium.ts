@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 
 /** Debian's chromium (`apt-get install -y chromium`); the tests never download a browser. */
@@ -28,4 +29,13 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/**
+ * Where a test writes an image: test-browser/output/ on every run, the repository's docs/
+ * (the README's copies) under `pnpm screenshot` (UPDATE_SCREENSHOT=1).
+ */
+export function artifactPath(file: string): string {
+  const dir = process.env.UPDATE_SCREENSHOT ? '../../../docs/' : './output/';
+  return fileURLToPath(new URL(`${dir}${file}`, import.meta.url));
 }

@@ -1,17 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import seed from '@conv2d/conformance/fixtures/seed-example.json';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launchChromium } from './chromium.js';
+import { artifactPath, launchChromium } from './chromium.js';
 
 /** Every run takes the screenshot; `pnpm screenshot` (UPDATE_SCREENSHOT=1) writes the README's copy. */
-const screenshot = fileURLToPath(
-  process.env.UPDATE_SCREENSHOT
-    ? new URL('../../../docs/playground.png', import.meta.url)
-    : new URL('./output/playground.png', import.meta.url),
-);
+const screenshot = artifactPath('playground.png');
 
 let browser: Browser;
 let page: Page;

@@ -1,15 +1,10 @@
 import { createNaiveBackend } from '@conv2d/backend-naive';
 import seed from '@conv2d/conformance/fixtures/seed-example.json';
-import { describeConv, tensor } from '@conv2d/core';
+import { tensor } from '@conv2d/core';
 import { describe, expect, it } from 'vitest';
-import {
-  type ExampleConfig,
-  exampleInput,
-  optionsOf,
-  SEED_CONFIG,
-  shapesOf,
-} from '../src/example.js';
+import { type ExampleConfig, SEED_CONFIG } from '../src/example.js';
 import { computeSteps, type ExampleInput, type Steps } from '../src/steps.js';
+import { exampleFor } from './cases.js';
 
 const naive = createNaiveBackend();
 
@@ -27,11 +22,6 @@ async function naiveResults(input: ExampleInput) {
     dw: [...(g.dw?.data ?? [])],
     db: [...(g.db?.data ?? [])],
   };
-}
-
-function exampleFor(c: ExampleConfig): ExampleInput {
-  const s = shapesOf(c);
-  return exampleInput(c, describeConv(s.x, s.w, s.b, optionsOf(c)).yShape);
 }
 
 /** Integer inputs: every step is exact, so the results must be equal, not just close. */
