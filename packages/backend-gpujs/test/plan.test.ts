@@ -217,6 +217,42 @@ for (const mode of TESTED_MODES.filter((m) => availability[m].available)) {
       for (const t of [first.y, second.y, ...Object.values(g1), ...Object.values(g2)]) t?.dispose();
     });
 
+    it('a device tensor from a plan of the other layout is moved to the dims this plan reads', async () => {
+      await ready;
+      // Same shape [1, 4, 4, 4], read as NCHW by one plan and as NHWC by the other.
+      const nchw: Layer = {
+        xShape: [1, 4, 4, 4],
+        wShape: [4, 4, 3, 3],
+        bias: false,
+        options: { padding: 1 },
+      };
+      const nhwc: Layer = { ...nchw, options: { padding: 1, layout: 'NHWC' } };
+      const a = tensors(nchw, 81);
+      const c = tensors(nhwc, 91);
+      const pa = await backend.plan(nchw);
+      const pc = await backend.plan(nhwc);
+      await pa.setWeights(a.w);
+      await pc.setWeights(c.w);
+      const y = await pa.forward(a.x, { resident: true });
+      const before = counts(backend);
+      const z = await pc.forward(y.y, { resident: true });
+      const moved = counts(backend);
+      // GL: read back once and uploaded again in the NHWC dims; elsewhere nothing to move.
+      expect(moved.readbacks - before.readbacks).toBe(gl ? 1 : 0);
+      expect(moved.uploads - before.uploads).toBe(gl ? 1 : 0);
+      const ya = await backend.forward(a.x, a.w, null, nchw.options);
+      const want = await backend.forward(ya, c.w, null, nhwc.options);
+      expect(await data(z.y)).toEqual(want.data);
+      // Read again by its own layout: moved back, still right.
+      expect(await data((await pa.forward(y.y)).y)).toEqual(
+        (await backend.forward(ya, a.w, null, nchw.options)).data,
+      );
+      pa.dispose();
+      pc.dispose();
+      y.y.dispose();
+      z.y.dispose();
+    });
+
     it('disposing device tensors, saved states and the plan frees every texture', async () => {
       await ready;
       const layer = LAYERS[1];
