@@ -25,8 +25,9 @@ export function browserSafety(): Plugin {
   };
 }
 
-// Two pages: the playground and the conformance page the browser tests load. `base: './'`
-// makes the built site work from any folder (a static host, GitHub Pages, file copies).
+// Three pages: the playground, the conformance page the browser tests load, and the Train page
+// (apps/train's net trained live). `base: './'` makes the built site work from any folder (a
+// static host, GitHub Pages, file copies).
 export default defineConfig({
   base: './',
   plugins: [browserSafety()],
@@ -38,6 +39,7 @@ export default defineConfig({
       input: {
         main: resolve(import.meta.dirname, 'index.html'),
         conformance: resolve(import.meta.dirname, 'conformance.html'),
+        train: resolve(import.meta.dirname, 'train.html'),
       },
     },
   },

@@ -1,6 +1,7 @@
 import type { View } from 'vega';
 import { type Mode, PASSES, type Pass } from './passes.js';
 import type { Row } from './results.js';
+import { vegaLiteSvg, vegaLiteView } from './vega-svg.js';
 
 /** The whole chart fits this width (the README column), legend included. */
 export const CHART_WIDTH = 1200;
@@ -160,18 +161,11 @@ export function chartSpec(rows: readonly Row[]): Record<string, unknown> {
 }
 
 /** The chart as a headless vega View (vega-lite compiled to vega). */
-export async function chartView(rows: readonly Row[]): Promise<View> {
-  const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
-  const { spec } = vl.compile(chartSpec(rows) as unknown as Parameters<typeof vl.compile>[0]);
-  return new vega.View(vega.parse(spec), { renderer: 'none' });
+export function chartView(rows: readonly Row[]): Promise<View> {
+  return vegaLiteView(chartSpec(rows));
 }
 
 /** Renders the chart to SVG with vega's headless renderer. */
-export async function renderChart(rows: readonly Row[]): Promise<string> {
-  const view = await chartView(rows);
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+export function renderChart(rows: readonly Row[]): Promise<string> {
+  return vegaLiteSvg(chartSpec(rows));
 }
