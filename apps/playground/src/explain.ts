@@ -1,4 +1,4 @@
-import { cellKey, type Frame, frameOf, parseCellKey } from './provenance.js';
+import { cellKey, type Frame, type Frames, frameOf, parseCellKey } from './provenance.js';
 import { el } from './render.js';
 import type { Steps } from './steps.js';
 
@@ -16,6 +16,8 @@ const HINT =
 let steps: Steps | null = null;
 let root: HTMLElement;
 let bar: HTMLElement;
+/** Drawn elements by cell key, built on first use after each render. */
+let drawn: Map<string, HTMLElement[]> | null = null;
 let playing: { timer: ReturnType<typeof setInterval>; stopped: () => void } | null = null;
 
 /** Listens on `container` (the steps) and writes into `explanation` (a live region). */
@@ -34,6 +36,7 @@ export function attachExplainer(container: HTMLElement, explanation: HTMLElement
 /** The steps now drawn (null: none); stops any animation of the previous ones. */
 export function explainSteps(s: Steps | null): void {
   steps = s;
+  drawn = null;
   stopPlaying();
   clear();
 }
@@ -51,9 +54,20 @@ function pointAt(target: EventTarget | null): void {
   show(frameOf(steps, parseCellKey(cell.dataset.cell)));
 }
 
+function elementsOf(key: string): HTMLElement[] {
+  if (!drawn) {
+    drawn = new Map();
+    for (const e of root.querySelectorAll<HTMLElement>('[data-cell]')) {
+      const k = e.dataset.cell ?? '';
+      drawn.set(k, [...(drawn.get(k) ?? []), e]);
+    }
+  }
+  return drawn.get(key) ?? [];
+}
+
 function mark(frame: Frame): void {
   const cls = (key: string, name: string) => {
-    for (const e of root.querySelectorAll(`[data-cell="${key}"]`)) e.classList.add(name);
+    for (const e of elementsOf(key)) e.classList.add(name);
   };
   for (const c of frame.lit) cls(cellKey(c), 'lit');
   for (const c of frame.origin) cls(cellKey(c), 'origin');
@@ -95,12 +109,12 @@ function stopPlaying(): void {
 }
 
 /** Play / step controls over `frames` (the window moving, one output at a time). */
-export function player(testId: string, what: string, frames: readonly Frame[]): HTMLElement {
+export function player(testId: string, what: string, frames: Frames): HTMLElement {
   let k = -1;
   const counter = el('span', { class: 'counter' }, `0 / ${frames.length}`);
   const go = (next: number) => {
     k = Math.max(0, Math.min(frames.length - 1, next));
-    show(frames[k]);
+    show(frames.at(k));
     counter.textContent = `${k + 1} / ${frames.length}`;
   };
   const button = (label: string, title: string, onClick: () => void) => {

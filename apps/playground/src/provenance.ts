@@ -530,34 +530,51 @@ export function frameOf(s: Steps, cell: CellRef): Frame {
   return { origin: [cell], lit: p.lit, text: writtenOut(p) };
 }
 
-function framesOver(s: Steps, name: ArrayName): Frame[] {
-  return arrayOf(s, name).data.map((_, index) => frameOf(s, { array: name, index }));
+/** An animation's frames, made when shown (a large example has thousands). */
+export interface Frames {
+  readonly length: number;
+  at(k: number): Frame;
+}
+
+/** The cells of `arrays` one after the other (Y_hat of group 0, then of group 1, …). */
+function framesOver(s: Steps, arrays: readonly ArrayName[]): Frames {
+  const size = arrayOf(s, arrays[0]).data.length;
+  return {
+    length: size * arrays.length,
+    at: (k) => frameOf(s, { array: arrays[Math.floor(k / size)], index: k % size }),
+  };
 }
 
 /** Forward: the window slides over the padded input, one Y_hat entry (output) at a time. */
-export function forwardFrames(s: Steps): Frame[] {
-  return s.groups.flatMap((g) => framesOver(s, `yHat.${g.group}`));
-}
-
-/** col2im: one window at a time, its dX_hat row added onto the padded gradient. */
-export function col2imFrames(s: Steps): Frame[] {
-  const b = new Builder(s);
-  return s.groups.flatMap((g) =>
-    s.windows.map((win, r) => {
-      const name: ArrayName = `dxHat.${g.group}`;
-      const row = b.row(name, r);
-      const targets = b.window('dxPadded', g.group, r);
-      const values = row.map((c) => signed(b.factor(c).value)).join(', ');
-      return {
-        origin: row,
-        lit: targets,
-        text: `window ${r} (n ${win.n}, output ${win.i},${win.j}): ${symbolOf(s, 'dxPadded')} at rows ${win.top}–${win.top + s.desc.effectiveKernelHeight - 1}, cols ${win.left}–${win.left + s.desc.effectiveKernelWidth - 1} += ${nameAt(s, name, [r, ':'])} = [${values}]`,
-      };
-    }),
+export function forwardFrames(s: Steps): Frames {
+  return framesOver(
+    s,
+    s.groups.map((g) => `yHat.${g.group}` as const),
   );
 }
 
+/** col2im: one window at a time, its dX_hat row added onto the padded gradient. */
+export function col2imFrames(s: Steps): Frames {
+  const b = new Builder(s);
+  const windows = s.windows.length;
+  return {
+    length: s.groups.length * windows,
+    at: (k) => {
+      const [group, r] = [Math.floor(k / windows), k % windows];
+      const win = s.windows[r];
+      const name: ArrayName = `dxHat.${group}`;
+      const row = b.row(name, r);
+      const values = row.map((c) => signed(b.factor(c).value)).join(', ');
+      return {
+        origin: row,
+        lit: b.window('dxPadded', group, r),
+        text: `window ${r} (n ${win.n}, output ${win.i},${win.j}): ${symbolOf(s, 'dxPadded')} at rows ${win.top}–${win.top + s.desc.effectiveKernelHeight - 1}, cols ${win.left}–${win.left + s.desc.effectiveKernelWidth - 1} += ${nameAt(s, name, [r, ':'])} = [${values}]`,
+      };
+    },
+  };
+}
+
 /** Transposed convolution: the window slides over the upsampled, padded dY, one dX at a time. */
-export function transposedFrames(s: Steps): Frame[] {
-  return framesOver(s, 'dxTransposed');
+export function transposedFrames(s: Steps): Frames {
+  return framesOver(s, ['dxTransposed']);
 }

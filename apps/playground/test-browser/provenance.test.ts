@@ -75,9 +75,12 @@ function geometry(c: Case) {
 
 const range = (n: number, f: (k: number) => string) => Array.from({ length: n }, (_, k) => f(k));
 
-async function open(query: string): Promise<void> {
+/** Opens the page from a link; the steps are drawn before the engines finish loading. */
+async function open(query: string, engines: 'wait for engines' | 'steps only' = 'steps only') {
   await page.goto(`${inject('baseUrl')}?${query}`);
-  await page.waitForSelector('body[data-ready="true"]');
+  await page.waitForSelector(
+    engines === 'steps only' ? 'section.step' : 'body[data-ready="true"] [data-testid="timing"]',
+  );
 }
 
 async function lit(): Promise<string[]> {
@@ -368,10 +371,10 @@ describe('the window moving', () => {
     };
     const next = (player: string) =>
       page.click(`[data-testid="${player}"] button[title="next frame"]`);
-    await open('step=7');
+    await open('step=7', 'wait for engines');
     await page.locator('[data-cell="dwHat.0:28"]').first().hover();
     await shot('1-dw');
-    await open('step=8');
+    await page.click('#step-tab-7');
     await page.locator('[data-testid="player-col2im"]').scrollIntoViewIfNeeded();
     await next('player-col2im');
     await shot('2-col2im-window0');
@@ -379,7 +382,7 @@ describe('the window moving', () => {
     await shot('3-col2im-window1');
     await page.locator('#steps [data-cell="dxCol2im:4"]').first().hover();
     await shot('4-col2im-sum');
-    await open('step=9');
+    await page.click('#step-tab-8');
     // The player at the top: padded dY, the dX being made and the kernel below it in view.
     await page.$eval('[data-testid="player-transposed"]', (e) => e.scrollIntoView());
     for (let k = 0; k < 5; k++) await next('player-transposed');

@@ -124,7 +124,7 @@ describe.each(CASES)('provenance of every cell: %s', (_name, config) => {
     expect(forwardFrames(s)).toHaveLength(d.outChannels * windows);
     const scatter = col2imFrames(s);
     expect(scatter).toHaveLength(d.groups * windows);
-    for (const f of scatter) {
+    for (const f of Array.from({ length: scatter.length }, (_, k) => scatter.at(k))) {
       expect(f.origin).toHaveLength(d.reductionLength);
       expect(f.lit.every((l) => l.array === 'dxPadded')).toBe(true);
     }
