@@ -1,5 +1,11 @@
-// The page of run.mjs: plans against one-shot calls in the browser's gpu.js modes.
+// The page of run.mjs: plans against one-shot calls in the browser's gpu.js modes, and every
+// PyTorch fixture through a plan.
 import { createGpujsBackend } from '@conv2d/backend-gpujs';
+import { parseFixture, runFixture } from '@conv2d/conformance/runner';
+
+const fixtures = Object.entries(
+  import.meta.glob('../../../conformance/fixtures/*.json', { eager: true, import: 'default' }),
+).map(([path, json]) => parseFixture(json, path.slice(path.lastIndexOf('/') + 1)));
 
 /** Deterministic values in [-0.5, 0.5). */
 function values(n, seed) {
@@ -81,6 +87,16 @@ try {
     for (const [i, layer] of LAYERS.entries()) {
       results.push({ mode: be.mode, layer: layer[0], problems: await check(be, layer, 5 + 4 * i) });
     }
+    const failed = [];
+    for (const f of fixtures) {
+      const r = await runFixture(be, f, 'plan');
+      if (!r.passed) failed.push(`${r.name}: ${r.message}`);
+    }
+    results.push({
+      mode: be.mode,
+      layer: `${fixtures.length} fixtures through plans`,
+      problems: failed,
+    });
     if (be.stats.textures !== 0) {
       results.push({ mode, layer: 'all', problems: [`${be.stats.textures} textures left`] });
     }

@@ -1,5 +1,6 @@
 // Plans in the browser's gpu.js modes (webgpu, webgl2, webgl), against one-shot calls, in
-// headless Chromium on SwiftShader: node scripts/browser-plans/run.mjs [modes] (after a build;
+// headless Chromium on SwiftShader, and every PyTorch fixture through a plan:
+// node scripts/browser-plans/run.mjs [modes] (after a build of this package and conformance;
 // uses the playground's vite and playwright-core, and Debian's chromium). Exits 1 on a problem.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -15,8 +16,13 @@ const server = await createServer({
   root: here('.'),
   cacheDir: here('../../node_modules/.vite-browser-plans'),
   logLevel: 'warn',
-  server: { port: 0, host: '127.0.0.1' },
-  resolve: { alias: { '@conv2d/backend-gpujs': here('../../dist/browser.js') } },
+  server: { port: 0, host: '127.0.0.1', fs: { allow: [here('../../..')] } },
+  resolve: {
+    alias: {
+      '@conv2d/backend-gpujs': here('../../dist/browser.js'),
+      '@conv2d/conformance/runner': here('../../../conformance/dist/runner.js'),
+    },
+  },
 });
 await server.listen();
 const browser = await chromium.launch({
