@@ -25,7 +25,9 @@ export function attachExplainer(container: HTMLElement, explanation: HTMLElement
   root = container;
   bar = explanation;
   bar.textContent = HINT;
-  root.addEventListener('mouseover', (e) => pointAt(e.target));
+  // mousemove, not mouseover: Chrome sends mouseover to a resting pointer when the layout moves
+  // under it (an engine's result drawn above), which would steal a playing animation's frame.
+  root.addEventListener('mousemove', (e) => pointAt(e.target));
   root.addEventListener('focusin', (e) => pointAt(e.target));
   root.addEventListener('keydown', moveFocus);
   document.addEventListener('keydown', (e) => {
