@@ -85,6 +85,13 @@ export function show(frame: Frame): void {
 function moveFocus(e: KeyboardEvent): void {
   const from = e.target instanceof HTMLElement ? e.target : null;
   if (!from?.dataset.cell) return;
+  if (from.tagName === 'LI') {
+    const next = { ArrowUp: from.previousElementSibling, ArrowDown: from.nextElementSibling }[
+      e.key
+    ];
+    moveTo(e, from, next);
+    return;
+  }
   const row = from.parentElement as HTMLTableRowElement;
   const cells = (tr: Element | null) => (tr ? [...tr.querySelectorAll(':scope > td')] : []);
   const col = cells(row).indexOf(from);
@@ -96,6 +103,10 @@ function moveFocus(e: KeyboardEvent): void {
     ArrowUp: cells(rows[r - 1] ?? null)[col],
     ArrowDown: cells(rows[r + 1] ?? null)[col],
   }[e.key];
+  moveTo(e, from, to);
+}
+
+function moveTo(e: KeyboardEvent, from: HTMLElement, to: Element | null | undefined): void {
   if (!(to instanceof HTMLElement)) return;
   e.preventDefault();
   from.tabIndex = -1;

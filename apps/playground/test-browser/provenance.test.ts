@@ -267,6 +267,11 @@ describe('keyboard, colour-free marks, width, links', () => {
     expect(await page.textContent('#explain')).toMatch(/^ŷ\[1,1\] = x̂\[1,:\]·ŵ\[1,:\] = /);
     // One tab stop per table: the focused cell now holds it.
     expect(await page.locator('[data-testid="yhat-0"] td[tabindex="0"]').count()).toBe(1);
+    // The db list: down from db[0] to db[1], which sums dY's channel 1.
+    await page.click('#step-tab-5');
+    await page.locator('[data-cell="db:0"]').focus();
+    await page.keyboard.press('ArrowDown');
+    expect(await page.textContent('#explain')).toMatch(/^db\[1\] = Σ dy\[:,1,:,:\] = /);
   });
 
   it('lit and pointed-at cells differ without colour: dashed and solid outlines', async () => {
