@@ -320,33 +320,30 @@ describe('the window moving', () => {
   };
 
   it.each([SEED, STRIDED])(
-    'forward: one output at a time, the window strided over the padded input ($name)',
+    'forward and col2im: the window strides over the padded grid, one output (window) at a time ($name)',
     async (c) => {
       const g = geometry(c);
-      await open(`${c.query}&step=4`);
-      for (let k = 0; k < 2; k++) {
-        const f = await frame('player-forward');
-        expect(f.counter).toBe(`${k + 1} / ${c.cout * g.windows}`);
-        expect(f.origin).toEqual([`yHat.0:${k}`]);
-        const [i, j] = [Math.floor(k / g.wo), k % g.wo];
-        expect(f.lit.filter((l) => l.startsWith('xPadded'))).toEqual(
-          sorted(g.window(i, j).map((p) => `xPadded:${p}`)),
-        );
-      }
-    },
-  );
-
-  it.each([SEED, STRIDED])(
-    'col2im: one window at a time, added onto the padded gradient ($name)',
-    async (c) => {
-      const g = geometry(c);
-      await open(`${c.query}&step=8`);
-      for (let k = 0; k < 2; k++) {
-        const f = await frame('player-col2im');
-        expect(f.counter).toBe(`${k + 1} / ${g.windows}`);
-        expect(f.origin).toHaveLength(g.taps);
-        const [i, j] = [Math.floor(k / g.wo), k % g.wo];
-        expect(f.lit).toEqual(sorted(g.window(i, j).map((p) => `dxPadded:${p}`)));
+      await open(c.query);
+      const players = [
+        { tab: 3, id: 'player-forward', frames: c.cout * g.windows, grid: 'xPadded' },
+        { tab: 7, id: 'player-col2im', frames: g.windows, grid: 'dxPadded' },
+      ];
+      // Frame k: the forward pass's output k (Y_hat row 0), col2im's window k (its dX_hat row).
+      const origin = (id: string, k: number) =>
+        id === 'player-forward'
+          ? [`yHat.0:${k}`]
+          : range(g.taps, (t) => `dxHat.0:${k * g.taps + t}`);
+      for (const p of players) {
+        await page.click(`#step-tab-${p.tab}`);
+        for (let k = 0; k < 2; k++) {
+          const f = await frame(p.id);
+          expect(f.counter).toBe(`${k + 1} / ${p.frames}`);
+          expect(sorted(f.origin as string[])).toEqual(sorted(origin(p.id, k)));
+          const [i, j] = [Math.floor(k / g.wo), k % g.wo];
+          expect(f.lit.filter((l) => l.startsWith(`${p.grid}:`))).toEqual(
+            sorted(g.window(i, j).map((x) => `${p.grid}:${x}`)),
+          );
+        }
       }
     },
   );
