@@ -9,6 +9,7 @@ import {
   INT32_MAX_COORDINATE,
   MAX_TENSOR_ELEMENTS,
   requireInteger,
+  resolveThreads,
 } from '@conv2d/core';
 import { createEngine, type DxMethod, type EngineStats } from './engine.js';
 import { WorkerPool } from './pool.js';
@@ -18,7 +19,9 @@ export type { DxMethod, EngineStats } from './engine.js';
 export interface Im2colBackendOptions {
   /**
    * Threads per pass, the calling thread included. Default: the number of cores
-   * (`os.availableParallelism()`) in Node, 1 where there are no worker threads.
+   * (`os.availableParallelism()`) in Node, 1 where there are no worker threads. A count given
+   * here runs as asked or fails (`unavailable`: in a browser, or when the workers cannot start);
+   * the default falls back to 1 thread with a process warning (`CONV2D_NO_WORKERS`).
    */
   threads?: number;
   /** Bound on the im2col workspace, all threads together. Default 64 MiB. */
@@ -35,6 +38,7 @@ export interface Im2colBackendOptions {
 }
 
 export interface Im2colBackend extends Conv2dBackend {
+  /** The threads really running: 1 once the worker threads could not start. */
   readonly threads: number;
   readonly workspaceBytes: number;
   readonly dxMethod: DxMethod;
@@ -79,9 +83,6 @@ async function nodeThreads(): Promise<NodeThreads | null> {
 
 function checkOptions(options: Im2colBackendOptions): void {
   checkOptionsObject('options', options, KNOWN_OPTIONS);
-  if (options.threads !== undefined && requireInteger('options.threads', options.threads) < 1) {
-    fail('invalid-option', 'options.threads', options.threads, 'an integer >= 1');
-  }
   if (
     options.workspaceBytes !== undefined &&
     requireInteger('options.workspaceBytes', options.workspaceBytes) < 1024
@@ -106,8 +107,27 @@ export async function createIm2colBackend(
 ): Promise<Im2colBackend> {
   checkOptions(options);
   const node = await nodeThreads();
-  // Without worker threads everything runs on the calling thread, whatever was asked.
-  const threads = node ? (options.threads ?? node.cores) : 1;
+  // core's rule: an explicit count runs as asked or is an error, never silently fewer
+  const threads = resolveThreads(
+    options.threads,
+    node
+      ? { default: node.cores, max: Number.POSITIVE_INFINITY, why: '' }
+      : { default: 1, max: 1, why: 'this runtime has no worker threads (node:worker_threads)' },
+  );
+  let running = threads;
+  /** Starts the pool; when it cannot, says so and falls back to one thread (see Runner.run). */
+  const startPool = async (workers: number): Promise<WorkerPool> => {
+    try {
+      return await WorkerPool.create(workers);
+    } catch (e) {
+      const why = `worker threads did not start (${e instanceof Error ? e.message : String(e)})`;
+      // asked for explicitly: every threaded call fails, as a browser's would
+      if (options.threads !== undefined) resolveThreads(options.threads, { ...ONE, why });
+      running = 1;
+      process.emitWarning(`conv2d im2col runs on 1 thread: ${why}`, { code: 'CONV2D_NO_WORKERS' });
+      throw e;
+    }
+  };
   const workspaceBytes = options.workspaceBytes ?? DEFAULT_WORKSPACE_BYTES;
   const dxMethod = options.dxMethod ?? DEFAULT_DX_METHOD;
   const engine = createEngine({
@@ -115,12 +135,18 @@ export async function createIm2colBackend(
     workspaceBytes,
     dxMethod,
     minThreadedFlops: options.minThreadedFlops ?? DEFAULT_MIN_THREADED_FLOPS,
-    startPool: node && threads > 1 ? (workers) => WorkerPool.create(workers) : null,
+    startPool: node && threads > 1 ? startPool : null,
   });
   const name = options.dxMethod ? `im2col:${dxMethod}` : 'im2col';
   const backend = defineBackend(name, capabilities, engine);
-  return Object.assign(backend, { threads, workspaceBytes, dxMethod, stats: engine.stats });
+  return Object.defineProperties(Object.assign(backend, { workspaceBytes, dxMethod }), {
+    // the threads really running: falls to 1 when the workers could not start
+    threads: { get: () => running, enumerable: true },
+    stats: { value: engine.stats, enumerable: true },
+  }) as Im2colBackend;
 }
+
+const ONE = { default: 1, max: 1 };
 
 export const backendProvider: BackendProvider = {
   name: 'im2col',

@@ -2,6 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import { Conv2dError } from '@conv2d/core';
 import { gemmImplementation, type WasmKernelName, wasmKernel } from '@conv2d/gemm';
 import { abandon, type Job, workerBusy } from './job.js';
+import { WORKER_READY } from './worker-ready.js';
 
 /** What a worker is sent for one job; `slot` is its dW accumulator (the caller has 0). */
 export interface JobMessage {
@@ -15,11 +16,33 @@ export interface JobMessage {
 
 export type JobReply = { id: number; ok: true } | { id: number; ok: false; error: string };
 
-/** The worker script sits next to the bundle; from sources (tests) it is the built one. */
-function workerUrl(): URL {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) return new URL('../dist/worker.js', here);
-  return new URL(here.endsWith('.cjs') ? './worker.cjs' : './worker.js', here);
+/** The bundled worker script, inlined by the build (tsup.config.ts); absent in the sources. */
+declare const __IM2COL_WORKER_SOURCE__: string | undefined;
+
+/**
+ * The worker's code: inlined in the built index, so no file has to sit next to it (an app
+ * bundle moves the index, not its neighbours); from the sources (tests) the built script.
+ */
+async function workerSource(): Promise<string> {
+  if (typeof __IM2COL_WORKER_SOURCE__ === 'string') return __IM2COL_WORKER_SOURCE__;
+  const { readFileSync } = await import('node:fs');
+  return readFileSync(new URL('../dist/worker.cjs', import.meta.url), 'utf8');
+}
+
+/** Resolves when the worker has loaded; rejects with why it could not start. */
+function started(worker: Worker): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const settle = (error: Error | null) => {
+      worker.off('message', message).off('error', settle).off('exit', exit);
+      if (error) reject(error);
+      else resolve();
+    };
+    const message = (m: unknown) => {
+      if (m === WORKER_READY) settle(null);
+    };
+    const exit = (code: number) => settle(new Error(`the worker exited with code ${code}`));
+    worker.on('message', message).on('error', settle).on('exit', exit);
+  });
 }
 
 interface Waiter {
@@ -66,13 +89,25 @@ export class WorkerPool {
     });
   }
 
-  /** Starts `size` workers (the caller is the extra thread). */
+  /**
+   * Starts `size` workers (the caller is the extra thread) and waits until each has loaded;
+   * rejects, with every worker terminated, when one cannot start.
+   */
   static async create(size: number): Promise<WorkerPool> {
     const { Worker } = await import('node:worker_threads');
-    const url = workerUrl();
+    const source = await workerSource();
     // Workers inherit the process's flags; --input-type (node -e scripts) makes them fail.
     const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-    const workers = Array.from({ length: size }, () => new Worker(url, { execArgv }));
+    const workers = Array.from(
+      { length: size },
+      () => new Worker(source, { eval: true, execArgv }),
+    );
+    try {
+      await Promise.all(workers.map(started));
+    } catch (e) {
+      for (const w of workers) void w.terminate();
+      throw e;
+    }
     return new WorkerPool(workers);
   }
 

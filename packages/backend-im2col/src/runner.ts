@@ -1,4 +1,4 @@
-import type { ConvDescription } from '@conv2d/core';
+import { type ConvDescription, isConv2dError } from '@conv2d/core';
 import { copyWorkerResults, type Job, newJob, TASK_STRIDE } from './job.js';
 import { drainAsCaller } from './kernels.js';
 import type { WorkerPool } from './pool.js';
@@ -21,6 +21,8 @@ export class Runner {
   private pool: WorkerPool | null = null;
   private poolStarting: Promise<WorkerPool> | null = null;
   private workspace = new Float32Array(0);
+  /** The pool could not start: every pass runs on the calling thread. */
+  private workersFailed = false;
 
   constructor(
     readonly settings: RunnerSettings,
@@ -31,7 +33,7 @@ export class Runner {
   /** Threads a pass of this convolution runs on. */
   threadsFor(d: ConvDescription): number {
     const s = this.settings;
-    return s.startPool && d.flops >= s.minThreadedFlops ? s.threads : 1;
+    return s.startPool && !this.workersFailed && d.flops >= s.minThreadedFlops ? s.threads : 1;
   }
 
   /**
@@ -64,14 +66,26 @@ export class Runner {
       drainAsCaller(callerJob, threads, ws);
       return null;
     }
-    this.stats.threadedJobs++;
     const local = () => drainAsCaller(callerJob, threads, ws);
-    if (this.pool) return this.pool.run(j, local);
+    if (this.pool) {
+      this.stats.threadedJobs++;
+      return this.pool.run(j, local);
+    }
     this.poolStarting ??= startPool(this.settings.threads - 1);
-    return this.poolStarting.then((pool) => {
-      this.pool = pool;
-      return pool.run(j, local);
-    });
+    return this.poolStarting.then(
+      (pool) => {
+        this.pool = pool;
+        this.stats.threadedJobs++;
+        return pool.run(j, local);
+      },
+      (e: unknown) => {
+        // startPool decides: a typed error fails the call (threads were asked for explicitly);
+        // anything else means run on this thread from now on (it has warned)
+        if (isConv2dError(e)) throw e;
+        this.workersFailed = true;
+        local();
+      },
+    );
   }
 
   /**

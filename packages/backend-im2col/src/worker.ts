@@ -8,6 +8,7 @@ import {
 } from '@conv2d/gemm';
 import { drainTasks } from './kernels.js';
 import type { JobMessage, JobReply } from './pool.js';
+import { WORKER_READY } from './worker-ready.js';
 
 // One im2col tile per worker, grown on demand and kept until the worker ends.
 let workspace = new Float32Array(0);
@@ -36,3 +37,5 @@ parentPort?.on('message', (message: JobMessage) => {
   }
   parentPort?.postMessage(reply);
 });
+
+parentPort?.postMessage(WORKER_READY);
