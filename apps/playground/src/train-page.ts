@@ -210,7 +210,9 @@ async function start(): Promise<void> {
     ...backends.map((b) => {
       const option = document.createElement('option');
       option.value = b.spec;
-      option.textContent = b.unavailable ? `${b.spec} (unavailable: ${b.unavailable})` : b.spec;
+      // the reason as a tooltip: a long one would stretch the select across the page
+      option.textContent = b.unavailable ? `${b.spec} (unavailable)` : b.spec;
+      if (b.unavailable) option.title = b.unavailable;
       option.disabled = b.unavailable !== null;
       return option;
     }),
