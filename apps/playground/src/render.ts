@@ -69,12 +69,7 @@ export function grid(
 }
 
 /** Marks a td as a cell of a named array: pointable, and reachable by keyboard (one tab stop per table). */
-export function cellAttributes(
-  td: HTMLElement,
-  array: string,
-  index: number,
-  tabStop: boolean,
-): void {
+function cellAttributes(td: HTMLElement, array: string, index: number, tabStop: boolean): void {
   td.dataset.cell = `${array}:${index}`;
   td.tabIndex = tabStop ? 0 : -1;
 }
