@@ -11,8 +11,9 @@ import {
   type TensorStore,
 } from '@conv2d/core';
 import { Engine, type EngineStats } from './engine.js';
+import { GlOneShot } from './gl-one-shot.js';
 import { bestMode, GL_KERNELS, type GpujsMode, isMode, MODES, probeMode } from './modes.js';
-import { createEnginePlan, GlOneShot } from './plan.js';
+import { createEnginePlan } from './plan.js';
 import { type Handle, Textures } from './textures.js';
 
 export interface GpujsBackend extends Conv2dBackend {

@@ -118,7 +118,9 @@ const PIPELINE_BACKEND: Record<GpujsMode, string> = {
 };
 
 export type Gradient = 'dx' | 'dw' | 'db';
-const GRADIENT_SOURCES = { dx: dxSource, dw: dwSource, db: dbSource };
+/** The kernel source of each pass (one-shot kernels and plans share them). */
+export const PASS_SOURCES = { forward: forwardSource, dx: dxSource, dw: dwSource, db: dbSource };
+export type PassName = keyof typeof PASS_SOURCES;
 
 interface Program<R> {
   readonly run: R;
@@ -330,7 +332,7 @@ export class Engine {
   }
 
   private backwardProgram(desc: ConvDescription, passes: readonly Gradient[]) {
-    const sources = passes.map((p) => GRADIENT_SOURCES[p](desc, this.lanes));
+    const sources = passes.map((p) => PASS_SOURCES[p](desc, this.lanes));
     const key = passes
       .map((p, i) => `${p}\n${sources[i].output.join('x')}\n${sources[i].source}`)
       .join('\n');
