@@ -47,7 +47,7 @@ export interface CallPhases {
    * gpu.js's synchronous part: copying the arguments, uploading them and dispatching (webgpu
    * kernel); the whole computation for a synchronous webasm kernel; for a pipeline only the
    * copies gpu.js takes of its arguments (the rest of the call queues). GL modes (whose
-   * one-shot calls run through plan.ts): the uploads and every kernel run, which GL does
+   * one-shot calls run through gl-one-shot.ts): the uploads and every kernel run, which GL does
    * synchronously (their `waitMs` is 0, the readback is `shapeMs`).
    */
   readonly submitMs: number;
@@ -207,7 +207,7 @@ export class Engine {
     this.backwardProgram(desc, ['dx', 'dw', 'db']);
   }
 
-  /** Counts a one-shot call timed elsewhere (GL modes run theirs through plan.ts). */
+  /** Counts a one-shot call timed elsewhere (GL modes run theirs through gl-one-shot.ts). */
   record(phases: CallPhases): void {
     const ms = phases.submitMs + phases.waitMs + phases.shapeMs + phases.unpackMs;
     if (phases.compiled) this.stats.compileMs += ms;
