@@ -76,7 +76,7 @@ export async function replay(
  * errors within the conformance bounds do to this trajectory once its own dynamics amplify
  * them. A backend may deviate by twice that (the maximum of a few samples is not the maximum
  * of the distribution) plus e times the value itself (the float32 forward of the step that is
- * compared, which the spread of step 0 does not contain).
+ * compared, which the spread of step 0 does not contain; for a weight, its own rounding).
  */
 export const SPREAD_MARGIN = 2;
 
@@ -96,7 +96,7 @@ export function worstDeviation(run: { losses: number[]; params: Params }): Devia
   let found: Deviation = { what: 'nothing', got: 0, want: 0, bound: 0, ratio: 0 };
   const scan = (what: string, got: ArrayLike<number>, want: number[], spread: number[]) => {
     for (let i = 0; i < want.length; i++) {
-      const bound = SPREAD_MARGIN * spread[i] + e * Math.max(1, Math.abs(want[i]));
+      const bound = SPREAD_MARGIN * spread[i] + e * Math.abs(want[i]);
       const error = Math.abs(got[i] - want[i]);
       const ratio = Number.isNaN(error) ? Number.POSITIVE_INFINITY : error / bound;
       if (ratio > found.ratio)
