@@ -20,18 +20,33 @@ let bar: HTMLElement;
 let drawn: Map<string, HTMLElement[]> | null = null;
 let playing: { timer: ReturnType<typeof setInterval>; stopped: () => void } | null = null;
 
-/** Listens on `container` (the steps) and writes into `explanation` (a live region). */
-export function attachExplainer(container: HTMLElement, explanation: HTMLElement): void {
+/**
+ * Listens on `container` (the steps) and writes into `explanation` (a live region); `pinned`
+ * hears of a cell clicked or focused (null: Escape), for the page's link.
+ */
+export function attachExplainer(
+  container: HTMLElement,
+  explanation: HTMLElement,
+  pinned: (key: string | null) => void,
+): void {
   root = container;
   bar = explanation;
   bar.textContent = HINT;
   // mousemove, not mouseover: Chrome sends mouseover to a resting pointer when the layout moves
   // under it (an engine's result drawn above), which would steal a playing animation's frame.
   root.addEventListener('mousemove', (e) => pointAt(e.target));
-  root.addEventListener('focusin', (e) => pointAt(e.target));
+  const pin = (e: Event) => {
+    pointAt(e.target);
+    const key = e.target instanceof Element ? e.target.closest<HTMLElement>('[data-cell]') : null;
+    if (key?.dataset.cell) pinned(key.dataset.cell);
+  };
+  root.addEventListener('focusin', pin);
+  root.addEventListener('click', pin);
   root.addEventListener('keydown', moveFocus);
   document.addEventListener('keydown', (e) => {
-    if (e.key === 'Escape') clear();
+    if (e.key !== 'Escape') return;
+    clear();
+    pinned(null);
   });
 }
 
@@ -54,6 +69,12 @@ function pointAt(target: EventTarget | null): void {
   if (!cell?.dataset.cell || !steps || cell.classList.contains('origin')) return;
   stopPlaying();
   show(frameOf(steps, parseCellKey(cell.dataset.cell)));
+}
+
+/** Explains the cell with this key if it is drawn (a link's pinned cell). */
+export function pointAtKey(key: string): void {
+  const [cell] = elementsOf(key);
+  if (cell) pointAt(cell);
 }
 
 function elementsOf(key: string): HTMLElement[] {

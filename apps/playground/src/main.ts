@@ -1,7 +1,7 @@
 import { type ConvDescription, describeConv, tensor } from '@conv2d/core';
 import { type BrowserBackend, browserBackends } from './backends.js';
 import { type ExampleConfig, exampleInput, optionsOf, SEED_CONFIG, shapesOf } from './example.js';
-import { attachExplainer, explainSteps } from './explain.js';
+import { attachExplainer, explainSteps, pointAtKey } from './explain.js';
 import { el, fmt, planes, shapeText } from './render.js';
 import { computeSteps, type Steps } from './steps.js';
 import { fromQuery, toQuery, type ViewState } from './url-state.js';
@@ -20,6 +20,7 @@ const state = {
   backends: [] as BrowserBackend[],
   backend: 'naive',
   runId: 0,
+  cell: null as string | null,
 };
 
 /** The state a link carries (see url-state.ts): what the page opens on without one. */
@@ -28,6 +29,7 @@ const DEFAULT_VIEW: ViewState = {
   step: state.step,
   showAll: state.showAll,
   backend: state.backend,
+  cell: null,
 };
 
 function saveToUrl(): void {
@@ -196,6 +198,7 @@ function renderSteps(): void {
     ),
   );
   explainSteps(steps);
+  if (state.cell) pointAtKey(state.cell);
 }
 
 function update(): void {
@@ -322,7 +325,10 @@ async function main(): Promise<void> {
   ($('show-all') as HTMLInputElement).checked = state.showAll;
   const explanation = el('div', { id: 'explain', role: 'status', 'aria-live': 'polite' });
   document.body.append(explanation);
-  attachExplainer($('steps'), explanation);
+  attachExplainer($('steps'), explanation, (key) => {
+    state.cell = key;
+    saveToUrl();
+  });
   state.backends = [
     {
       spec: 'naive',

@@ -12,6 +12,8 @@ export interface ViewState {
   step: number;
   showAll: boolean;
   backend: string;
+  /** The pinned cell (clicked or focused), `<array>:<index>` as on the page; null: none. */
+  cell: string | null;
 }
 
 type Field = {
@@ -75,6 +77,7 @@ export function toQuery(state: ViewState, defaults: ViewState): string {
   if (state.step !== defaults.step) q.set('step', String(state.step + 1));
   if (state.showAll) q.set('all', '1');
   if (state.backend !== defaults.backend) q.set('backend', state.backend);
+  if (state.cell) q.set('cell', state.cell);
   return q.toString();
 }
 
@@ -95,5 +98,7 @@ export function fromQuery(query: string, defaults: ViewState, steps: number): Vi
   if (step !== undefined && step >= 1 && step <= steps) state.step = step - 1;
   state.showAll = q.get('all') === '1';
   state.backend = q.get('backend') || defaults.backend;
+  const cell = q.get('cell');
+  state.cell = cell && /^[A-Za-z]+(\.\d+)?:\d+$/.test(cell) ? cell : null;
   return state;
 }

@@ -35,7 +35,7 @@ interface Case {
 }
 
 function caseOf(name: string, c: ExampleConfig): Case {
-  const view = { config: c, step: 0, showAll: false, backend: 'naive' };
+  const view = { config: c, step: 0, showAll: false, backend: 'naive', cell: null };
   return {
     name,
     query: toQuery(view, { ...view, config: SEED_CONFIG }),
@@ -296,8 +296,12 @@ describe('keyboard, colour-free marks, width, links', () => {
   });
 
   it('a link reproduces the view, and the view writes its link', async () => {
-    await open(`${STRIDED.query}&step=9`);
+    await open(`${STRIDED.query}&step=9&cell=dxTransposed:9`);
     expect(await page.inputValue('#in-stride-1')).toBe('3');
+    // The pinned cell is explained: index 9 of a [1, 2, 6, 8] dX is (0, 0, 1, 1).
+    expect(await page.textContent('#explain')).toMatch(/^dx\[0,0,1,1\] = dy_pad/);
+    await page.locator('[data-cell="flipped:3"]').click();
+    expect(new URL(page.url()).searchParams.get('cell')).toBe('flipped:3');
     expect(await page.inputValue('#in-padding-2')).toBe('2');
     expect(await page.inputValue('#in-dilation-0')).toBe('2');
     expect(await page.textContent('section.step h2')).toContain('9. Backward: dX by transposed');
