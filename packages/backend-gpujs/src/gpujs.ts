@@ -50,6 +50,8 @@ export interface GpuTexture {
   toArray(): unknown;
   clone(): GpuTexture;
   delete(): void;
+  /** gpu.js's mark of a deleted reference (a kernel would read freed memory). */
+  readonly _deleted?: boolean;
 }
 
 /** A compiled multi-kernel plan: inputs uploaded once, intermediates on device, one readback. */

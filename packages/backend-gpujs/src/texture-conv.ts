@@ -1,4 +1,4 @@
-import type { ConvDescription } from '@conv2d/core';
+import { type ConvDescription, fail } from '@conv2d/core';
 import {
   checkRanInMode,
   type Engine,
@@ -140,6 +140,9 @@ export class TextureConv {
 
   /** A kernel's result texture (this package's reference), after checking the mode that ran. */
   private async runOn(run: KernelRun, args: GpuTexture[]): Promise<GpuTexture> {
+    if (args.some((t) => t._deleted)) {
+      fail('disposed', 'saved state', 'freed before a queued call read it', 'a live saved state');
+    }
     const out = this.textures.hold((await run(...args)) as GpuTexture);
     try {
       checkRanInMode(run, this.engine.mode);

@@ -1,4 +1,4 @@
-import type { TensorStore } from '@conv2d/core';
+import { fail, type TensorStore } from '@conv2d/core';
 import { checkRanInMode, type Engine } from './engine.js';
 import { type GpuTexture, input, type KernelRun } from './gpujs.js';
 import { flatten } from './readback.js';
@@ -98,6 +98,15 @@ export class Textures {
   async operand(h: Handle, dims: OutputSize): Promise<Operand> {
     if (h instanceof Float32Array) return { texture: await this.upload(h, dims), owned: true };
     const current = h.texture;
+    if (!current && !h.host) {
+      // Disposed after the call was made, before it ran.
+      fail(
+        'disposed',
+        'device tensor',
+        'disposed before a queued call read it',
+        'a live device tensor',
+      );
+    }
     if (current && sameDims(current.output, dims)) return { texture: current, owned: false };
     const data = h.host ?? (await this.read(current as GpuTexture, this.orderOf(current), h.size));
     const placed = await this.upload(data, dims);

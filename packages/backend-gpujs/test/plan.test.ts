@@ -253,6 +253,24 @@ for (const mode of TESTED_MODES.filter((m) => availability[m].available)) {
       z.y.dispose();
     });
 
+    it('a device tensor disposed while a call reading it waits in the queue is a disposed error', async () => {
+      await ready;
+      const layer = LAYERS[0];
+      const { x, w, b } = tensors(layer, 101);
+      const plan = await backend.plan(layer);
+      await plan.setWeights(w, b);
+      const xd = await backend.upload(x);
+      // The engine's queue is busy with a one-shot call, so the plan call waits.
+      const busy = backend.forward(x, w, b, layer.options);
+      const waiting = plan.forward(xd, { resident: true });
+      xd.dispose();
+      await busy;
+      if (gl) await expect(waiting).rejects.toMatchObject({ code: 'disposed' });
+      // A CPU mode's device tensor is a host array: the call already has its data.
+      else (await waiting).y.dispose();
+      plan.dispose();
+    });
+
     it('disposing device tensors, saved states and the plan frees every texture', async () => {
       await ready;
       const layer = LAYERS[1];
