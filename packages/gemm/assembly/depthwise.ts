@@ -244,3 +244,22 @@ export function tapSums(
   for (let t = 0; t < taps; t++)
     store<f32>(sums + ((<usize>t) << 2), lanes(v128.load(acc + ((<usize>t) << 4))));
 }
+
+/**
+ * The sum of count floats at src in float64 (two f64x2 chains of the promoted lanes): a bias
+ * gradient's channel sum, taken while dY is here for `tapSums`.
+ */
+export function planeSum(src: usize, count: i32): f64 {
+  let lo = f64x2.splat(0);
+  let hi = f64x2.splat(0);
+  const end = src + ((<usize>(count & ~3)) << 2);
+  for (; src < end; src += 16) {
+    const v = v128.load(src);
+    lo = f64x2.add(lo, f64x2.promote_low_f32x4(v));
+    hi = f64x2.add(hi, f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)));
+  }
+  let s = f64x2.extract_lane(lo, 0) + f64x2.extract_lane(lo, 1);
+  s += f64x2.extract_lane(hi, 0) + f64x2.extract_lane(hi, 1);
+  for (let n = count & 3; n > 0; n--, src += 4) s += <f64>load<f32>(src);
+  return s;
+}

@@ -43,6 +43,7 @@ export interface DepthwisePlanes {
    * The kernel gradient of `correlate`: for o < outs, i < ins and each tap t = m*Kw + q,
    * acc[accAt + (o*ins + i)*Kh*Kw + t] += sum over output positions (r, s) of
    * dy_o[r, s] * x_i[r + m*dilationHeight - padTop, s + q*dilationWidth - padLeft].
+   * With `db`, also the bias gradient: db[dbAt + o] += the sum of dy_o (float64).
    */
   tapSums(
     c: PlaneCorrelation,
@@ -54,6 +55,8 @@ export interface DepthwisePlanes {
     dyAt: number,
     acc: Float32Array,
     accAt: number,
+    db?: Float64Array | null,
+    dbAt?: number,
   ): void;
 }
 
@@ -63,6 +66,7 @@ interface Exports {
   window: (...args: number[]) => void;
   correlate: (...args: number[]) => void;
   tapSums: (...args: number[]) => void;
+  planeSum: (src: number, count: number) => number;
 }
 
 // undefined: not tried yet; null: this runtime has no WebAssembly SIMD.
@@ -180,7 +184,7 @@ function planesOn(wasm: Exports): DepthwisePlanes {
       }
     },
 
-    tapSums(c, ins, outs, x, xAt, dy, dyAt, acc, accAt) {
+    tapSums(c, ins, outs, x, xAt, dy, dyAt, acc, accAt, db = null, dbAt = 0) {
       const { outHeight: Ho, outWidth: Wo } = c;
       const HW = c.inHeight * c.inWidth;
       const KK = c.kernelHeight * c.kernelWidth;
@@ -195,6 +199,10 @@ function planesOn(wasm: Exports): DepthwisePlanes {
         KK,
       );
       view.set(dy.subarray(dyAt, dyAt + outs * Ho * Wo), dyIn);
+      if (db) {
+        for (let o = 0; o < outs; o++)
+          db[dbAt + o] += wasm.planeSum((dyIn + o * Ho * Wo) * 4, Ho * Wo);
+      }
       for (let i = 0; i < ins; i++) {
         view.set(x.subarray(xAt + i * HW, xAt + (i + 1) * HW), raw);
         windowPlane(c, raw, bordered, b);

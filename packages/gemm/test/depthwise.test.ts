@@ -171,6 +171,30 @@ describe.runIf(planes !== null)('depthwisePlanes (Wasm SIMD)', () => {
     }
   });
 
+  it.each(shapes)('tapSums %s adds the bias gradient, dY planes summed in float64', (_, c) => {
+    const next = rng(c.inHeight * 3 + c.inWidth * 7 + c.padTop);
+    const P = c.outHeight * c.outWidth;
+    const KK = c.kernelHeight * c.kernelWidth;
+    const [ins, outs] = [1, 3];
+    const x = random(ins * c.inHeight * c.inWidth, next);
+    const dy = random(outs * P + 1, next);
+    const acc = new Float32Array(outs * ins * KK);
+    const db = new Float64Array(outs + 2).fill(0.25);
+    kernel.tapSums(c, ins, outs, x, 0, dy, 1, acc, 0, db, 1);
+    expect(db[0]).toBe(0.25);
+    expect(db[outs + 1]).toBe(0.25);
+    for (let o = 0; o < outs; o++) {
+      let want = 0.25;
+      for (let p = 0; p < P; p++) want += dy[1 + o * P + p];
+      // float64 sums of float32 values: only the order differs
+      expect(Math.abs(db[1 + o] - want)).toBeLessThanOrEqual(1e-12 * P);
+    }
+    // the kernel gradient is the same with or without db
+    const plain = new Float32Array(outs * ins * KK);
+    kernel.tapSums(c, ins, outs, x, 0, dy, 1, plain, 0);
+    expect(Array.from(acc)).toEqual(Array.from(plain));
+  });
+
   it('tapSums ignores an infinite input that only padding columns would meet', () => {
     // 5 wide, 3x3, no padding: 3 output columns, computed as one f32x4 whose 4th lane reads
     // columns 3-5; x[0, 4] = inf is met by tap q = 2 of column 2, and by tap q = 1 only in
