@@ -97,9 +97,11 @@ export function simdInputGrad(...[d, dy, w, dx, n, g0, g1]: InputGradArgs): bool
 }
 
 /** dW for image n, groups [g0, g1), added into acc at accBase (as `directWeightGrad`). */
-export function simdWeightGrad(...[d, dy, x, acc, accBase, n, g0, g1]: WeightGradArgs): boolean {
+export function simdWeightGrad(
+  ...[d, dy, x, acc, accBase, n, g0, g1, db, dbBase]: WeightGradArgs
+): boolean {
   const c = forwardGeometry(d);
-  return eachGroup(d, n, g0, g1, (planes, { cig, cog, xAt, yAt, wAt }) =>
-    planes.tapSums(c, cig, cog, x, xAt, dy, yAt, acc, accBase + wAt),
+  return eachGroup(d, n, g0, g1, (planes, { cig, cog, co, xAt, yAt, wAt }) =>
+    planes.tapSums(c, cig, cog, x, xAt, dy, yAt, acc, accBase + wAt, db, dbBase + co),
   );
 }

@@ -25,7 +25,10 @@ export type InputGradArgs = [
   g1: number,
 ];
 
-/** acc: dW accumulators laid out like w, from accBase. */
+/**
+ * acc: dW accumulators laid out like w, from accBase. db (float64, one per output channel from
+ * dbBase), when given: the bias gradient, summed from the same dY planes.
+ */
 export type WeightGradArgs = [
   d: ConvDescription,
   dy: Float32Array,
@@ -35,4 +38,6 @@ export type WeightGradArgs = [
   n: number,
   g0: number,
   g1: number,
+  db: Float64Array | null,
+  dbBase: number,
 ];

@@ -226,6 +226,25 @@ function inputGradRow3(
   }
 }
 
+/** db[dbBase + co] += the sum of dY plane (n, co) (float64), for the channels of groups [g0, g1). */
+function biasPlanes(
+  d: ConvDescription,
+  dy: Float32Array,
+  n: number,
+  g0: number,
+  g1: number,
+  db: Float64Array,
+  dbBase: number,
+): void {
+  const HWo = d.outHeight * d.outWidth;
+  for (let co = g0 * d.outChannelsPerGroup; co < g1 * d.outChannelsPerGroup; co++) {
+    const start = (n * d.outChannels + co) * HWo;
+    let s = 0;
+    for (let p = start; p < start + HWo; p++) s += dy[p];
+    db[dbBase + co] += s;
+  }
+}
+
 /** dW for image n, groups [g0, g1), added into acc (laid out like w). */
 export function directWeightGrad(...args: WeightGradArgs): void {
   if (!simdWeightGrad(...args)) directWeightGradScalar(...args);
@@ -233,8 +252,9 @@ export function directWeightGrad(...args: WeightGradArgs): void {
 
 /** `directWeightGrad` in JavaScript (strides, runtimes without Wasm SIMD, tests). */
 export function directWeightGradScalar(
-  ...[d, dy, x, acc, accBase, n, g0, g1]: WeightGradArgs
+  ...[d, dy, x, acc, accBase, n, g0, g1, db, dbBase]: WeightGradArgs
 ): void {
+  if (db) biasPlanes(d, dy, n, g0, g1, db, dbBase);
   const { inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = d;
   const Kh = d.kernelHeight;
   const Kw = d.kernelWidth;

@@ -61,6 +61,8 @@ export interface Job {
   dx: Float32Array | null;
   /** dW accumulators, one `wSize` slot per thread. */
   acc: Float32Array | null;
+  /** db accumulators (float64), one `outChannels` slot per thread: the direct dW sums db too. */
+  db: Float64Array | null;
   /** The whole im2col matrix [N][groups][K][Hout*Wout] kept for training, or null. */
   cache: Float32Array | null;
   /** Whether forward fills the cache (true) or backward reads it (false). */
@@ -99,6 +101,7 @@ export function newJob(
     y: null,
     dx: null,
     acc: null,
+    db: null,
     cache: null,
     fillCache: false,
     owners: null,

@@ -50,6 +50,8 @@ export function runTask(job: Job, index: number, slot: number, ws: Float32Array)
         n,
         a,
         b,
+        job.db,
+        slot * d.outChannels,
       );
       return;
     case Op.inputCol2im:

@@ -86,13 +86,17 @@ describe('direct path on Wasm SIMD planes (stride 1) against the scalar loops an
     const dxScalar = new Float32Array(d.xSize);
     const dw = new Float32Array(d.wSize * 2).fill(0.25); // added onto, at an offset
     const dwScalar = new Float32Array(d.wSize * 2).fill(0.25);
+    // db summed with dW, at an offset too
+    const C = d.outChannels;
+    const db = new Float64Array(C + 1);
+    const dbScalar = new Float64Array(C + 1);
     for (let n = 0; n < d.batch; n++) {
       expect(simdForward(d, x, w, b, y, n, 0, d.groups)).toBe(true);
       expect(simdInputGrad(d, dy, w, dx, n, 0, d.groups)).toBe(true);
-      expect(simdWeightGrad(d, dy, x, dw, d.wSize, n, 0, d.groups)).toBe(true);
+      expect(simdWeightGrad(d, dy, x, dw, d.wSize, n, 0, d.groups, db, 1)).toBe(true);
       directForwardScalar(d, x, w, b, yScalar, n, 0, d.groups);
       directInputGradScalar(d, dy, w, dxScalar, n, 0, d.groups);
-      directWeightGradScalar(d, dy, x, dwScalar, d.wSize, n, 0, d.groups);
+      directWeightGradScalar(d, dy, x, dwScalar, d.wSize, n, 0, d.groups, dbScalar, 1);
     }
     expect(worst(y, want.y)).toBeLessThanOrEqual(bound(K + 1));
     expect(worst(y, yScalar)).toBeLessThanOrEqual(bound(K + 1));
@@ -104,6 +108,16 @@ describe('direct path on Wasm SIMD planes (stride 1) against the scalar loops an
     expect(worst(dw.subarray(d.wSize), dwScalar.subarray(d.wSize))).toBeLessThanOrEqual(
       bound(positions + 1),
     );
+    expect(db[0]).toBe(0);
+    // float64 sums of the same float32 values, in another order: equal to float64 rounding
+    const HWo = d.outHeight * d.outWidth;
+    for (let co = 0; co < C; co++) {
+      let sum = 0;
+      for (let n = 0; n < d.batch; n++)
+        for (let p = 0; p < HWo; p++) sum += dy[(n * C + co) * HWo + p];
+      expect(Math.abs(db[1 + co] - sum)).toBeLessThanOrEqual(1e-12 * positions);
+      expect(Math.abs(dbScalar[1 + co] - sum)).toBeLessThanOrEqual(1e-12 * positions);
+    }
   });
 
   it('leaves planes too large to stage (over 64 MiB a group) to the scalar loops', () => {

@@ -1,5 +1,6 @@
 import type { Wanted } from '@conv2d/core';
 import { Stage } from '../buffers.js';
+import { usesDirectPath } from '../direct.js';
 import type { Steps } from '../steps.js';
 import { transposedDescription } from '../transposed.js';
 import type { Weights } from '../weights.js';
@@ -37,8 +38,11 @@ export function* backwardPass(
   const shared = threads > 1;
   const transposed = dxMethod === 'transposed';
   const grads: GradientTargets = {};
-  if (wanted.db) grads.db = biasGrad(d, dy, out.db ?? new Float32Array(d.outChannels));
+  // The direct dW sums db from the dY planes it stages (E: 0.25 ms less than a pass of its own).
+  const fusedDb = wanted.db && wanted.dw && usesDirectPath(d);
+  if (wanted.db && !fusedDb) grads.db = biasGrad(d, dy, out.db ?? new Float32Array(d.outChannels));
   if (!wanted.dw && !wanted.dx) return grads;
+  const dbAcc = fusedDb ? float64s(d.outChannels * threads, shared) : null;
 
   const xImage = d.xSize / d.batch;
   const yImage = d.ySize / d.batch;
@@ -65,7 +69,7 @@ export function* backwardPass(
     if (acc) {
       const xc = xhat ? null : xs.read(x as Float32Array, n0, n1);
       const xhatc = xhat ? xhat.subarray(n0 * xhatImage, n1 * xhatImage) : null;
-      yield* weightGradChunk(runner, cd, xc, dyc, acc, xhatc, threads, tileBytes);
+      yield* weightGradChunk(runner, cd, xc, dyc, acc, xhatc, threads, tileBytes, dbAcc);
     }
     if (dx && wk) {
       const chunk = { ctx, d: cd, dy: dyc, w: wk, dx, n0, n1, dxs, tileBytes, packed };
@@ -73,6 +77,22 @@ export function* backwardPass(
     }
   }
   if (dwOut && acc) grads.dw = reduceSlots(acc, d.wSize, threads, dwOut);
+  if (dbAcc) grads.db = sumSlots(dbAcc, d.outChannels, out.db ?? new Float32Array(d.outChannels));
   if (dx) grads.dx = dx;
   return grads;
+}
+
+/** Zeroed float64s, shared with the workers when the pass is threaded. */
+function float64s(size: number, shared: boolean): Float64Array {
+  return shared ? new Float64Array(new SharedArrayBuffer(size * 8)) : new Float64Array(size);
+}
+
+/** out[i] = the sum over slots of acc[slot * size + i] (float64, rounded once). */
+function sumSlots(acc: Float64Array, size: number, out: Float32Array): Float32Array {
+  for (let i = 0; i < size; i++) {
+    let s = 0;
+    for (let o = i; o < acc.length; o += size) s += acc[o];
+    out[i] = s;
+  }
+  return out;
 }

@@ -7,7 +7,8 @@ import { weightTasks } from '../tasks.js';
 
 /**
  * acc (one wSize slot per thread) += dW of NCHW chunk `d`: dY_hat · X_hatᵀ through GEMM, or the
- * direct loops for thin groups. `xhat`: the chunk's X_hat kept by forward (GEMM path), read
+ * direct loops for thin groups, which also add db into `db` (one outChannels slot per thread)
+ * when given: they have each dY plane at hand. `xhat`: the chunk's X_hat kept by forward (GEMM path), read
  * instead of rebuilt from x. Each thread adds a fixed share of the tasks into its own slot, so
  * the sums come out the same on every run.
  */
@@ -20,6 +21,7 @@ export function* weightGradChunk(
   xhat: Float32Array | null,
   threads: number,
   tileBytes: number,
+  db: Float64Array | null,
 ): Steps {
   const direct = usesDirectPath(d);
   const op = direct ? Op.weightDirect : Op.weightGemm;
@@ -27,6 +29,7 @@ export function* weightGradChunk(
   j.x = x;
   j.y = dy;
   j.acc = acc;
+  j.db = direct ? db : null;
   j.stride = threads;
   if (xhat && !direct) j.cache = xhat;
   yield runner.run(j, threads);
