@@ -64,7 +64,7 @@ def main():
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
-        json.dump(data, f, indent=1)
+        json.dump(data, f, indent=2)  # as biome formats it
         f.write("\n")
     print(f"{args.out}: {len(train)} train, {len(test)} test")
 
