@@ -4,8 +4,12 @@ import { defineConfig, type Plugin } from 'vite';
 
 const NODE_BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 
-/** Packages whose browser entry points must not import Node built-ins at all. */
-const BROWSER_SAFE = /\/packages\/(core|backend-naive|backend-im2col|backend-gpujs|conformance)\//;
+/**
+ * Packages whose browser entry points must not import Node built-ins at all, and
+ * @conv2d/train's library (the Train page runs it).
+ */
+const BROWSER_SAFE =
+  /\/(packages\/(core|backend-naive|backend-im2col|backend-gpujs|conformance)|apps\/train)\//;
 
 /**
  * Fails the build when a conv2d package's browser entry (core, backend-naive,
