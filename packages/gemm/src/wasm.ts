@@ -60,6 +60,12 @@ interface Kernel {
   patches: (...args: number[]) => void;
   /** Length of the resident region (see `wasmResident`) in this instance's memory. */
   residentFloats: number;
+  /**
+   * Packed operands kept in this instance's memory across calls (`PackedA.id` -> float offset
+   * from the heap start) and the floats they take there, before the resident region.
+   */
+  pinned: Map<string, number>;
+  pinnedFloats: number;
 }
 
 // Per build: absent, not tried yet; null, unavailable in this runtime.
@@ -128,6 +134,8 @@ function instance(name: WasmKernelName): Kernel | null {
         sgemm: exports.sgemm,
         patches: exports.patches,
         residentFloats: 0,
+        pinned: new Map(),
+        pinnedFloats: 0,
       };
     }
   } catch {
@@ -273,6 +281,51 @@ function copyC(
 /** Where the kernel's memory is free for this package's blocks (floats): after the operand region. */
 const heapStart = (kern: Kernel): number => align16(Math.ceil(kern.heapBase / 4));
 
+/** Where the resident region starts (floats): after the pinned packed operands. */
+const regionStart = (kern: Kernel): number => heapStart(kern) + kern.pinnedFloats;
+
+/**
+ * Most floats of packed operands kept in one instance's memory (16 MiB): past it, all are
+ * dropped and pinned again as they are used (a plan's weights stay pinned while it runs).
+ */
+let pinnedBudget = 1 << 22;
+
+/** Sets the pinned operands' budget in floats (internal, not exported by the package: tests). */
+export function setPinnedFloats(floats: number): number {
+  const previous = pinnedBudget;
+  pinnedBudget = floats;
+  return previous;
+}
+
+/** Moves the resident region (its reserved floats) so that it starts `by` floats later. */
+function shiftRegion(kern: Kernel, by: number): void {
+  const from = regionStart(kern);
+  const mem = ensureHeap(kern, from + by + align16(kern.residentFloats));
+  mem.copyWithin(from + by, from, from + kern.residentFloats);
+  kern.pinnedFloats += by;
+}
+
+/**
+ * Where a packed operand lies in the kernel's memory (floats), copied in on its first use and
+ * kept there, ahead of the resident region (which moves up, its contents with it); null when it
+ * is too large to keep.
+ */
+function pin(kern: Kernel, packed: PackedA): number | null {
+  const at = kern.pinned.get(packed.id);
+  if (at !== undefined) return heapStart(kern) + at;
+  const floats = align16(packed.data.length);
+  if (floats > pinnedBudget) return null;
+  if (kern.pinnedFloats + floats > pinnedBudget) {
+    shiftRegion(kern, -kern.pinnedFloats); // drop them all
+    kern.pinned.clear();
+  }
+  const offset = kern.pinnedFloats;
+  shiftRegion(kern, floats);
+  kern.pinned.set(packed.id, offset);
+  ensureHeap(kern, 0).set(packed.data, heapStart(kern) + offset);
+  return heapStart(kern) + offset;
+}
+
 /**
  * Reserves the first `floats` floats of the kernel's memory as the resident region and returns
  * a view of it. There a caller keeps operands across calls (e.g. an image and its im2col tiles)
@@ -287,7 +340,7 @@ export function wasmResident(floats: number): Float32Array {
     throw new RangeError(`wasmResident: floats must be a non-negative integer, got ${floats}`);
   }
   kern.residentFloats = floats;
-  const at = heapStart(kern);
+  const at = regionStart(kern);
   return ensureHeap(kern, at + align16(floats)).subarray(at, at + floats);
 }
 
@@ -306,7 +359,7 @@ export function sgemmWasmResident(...args: ResidentSgemmArgs): void {
 function validateResident(kern: Kernel, args: ResidentSgemmArgs): void {
   const [, transB, m, n, k, , , , , b, bOffset, ldb, , c, cOffset, ldc] = args;
   // A resident operand is validated as a Float32Array over the region.
-  const region = new Float32Array(kern.memory.buffer, heapStart(kern) * 4, kern.residentFloats);
+  const region = new Float32Array(kern.memory.buffer, regionStart(kern) * 4, kern.residentFloats);
   const checked = [...args] as SgemmArgs;
   checked[9] = b ?? region;
   checked[13] = c ?? region;
@@ -397,7 +450,7 @@ function patches(scatter: boolean, ...[g, xAt, channels, k0, k1, p0, p1, at, ld]
     );
   }
   if (k0 === k1 || p0 === p1) return;
-  const base = heapStart(kern);
+  const base = regionStart(kern);
   kern.patches(
     (base + xAt) * 4,
     g.inHeight,
@@ -457,7 +510,17 @@ export interface PackedA {
   readonly data: Float32Array;
   readonly rows: number;
   readonly depth: number;
+  /**
+   * Names this packing (unique across threads, kept by worker threads that get it in a
+   * message): the Wasm kernel keeps a packed operand in its memory by id, so its data must not
+   * change afterwards (pack again, for a new id).
+   */
+  readonly id: string;
 }
+
+/** This thread's part of packing ids, and its count of packings. */
+const packer = Math.random().toString(36).slice(2);
+let packings = 0;
 
 const paddedRows = (rows: number): number => Math.ceil(rows / MR) * MR;
 
@@ -495,7 +558,8 @@ export function packOperandA(
       }
     }
   }
-  return { data: out, rows, depth };
+  packings += 1;
+  return { data: out, rows, depth, id: `${packer}:${packings}` };
 }
 
 /**
@@ -511,7 +575,7 @@ export interface PackedWindow {
 
 /** Whether `sgemmWasmPacked` takes this window of `packed` for an m x k op(A). */
 export function packedWindowFits(
-  packed: PackedA,
+  packed: Pick<PackedA, 'rows' | 'depth'>,
   row0: number,
   m: number,
   k0: number,
@@ -610,7 +674,7 @@ function blocked(
 ): void {
   if (m === 0 || n === 0) return;
   if (k === 0 || alpha === 0) {
-    const resident = c ?? ensureHeap(kern, 0).subarray(heapStart(kern));
+    const resident = c ?? ensureHeap(kern, 0).subarray(regionStart(kern));
     scaleC(m, n, beta, resident, cOffset, ldc);
     return;
   }
@@ -626,15 +690,24 @@ function blocked(
   const nb = wideB
     ? n
     : Math.min(n, Math.max(NC, Math.floor(Math.min(stage / kb, stage / mb) / NC) * NC));
+  // A packed op(A) is read where it is pinned (first, as pinning moves the resident region);
+  // one too large to pin is copied in whole: its window, compacted to the call's rows.
+  const pinnedAt = packed ? pin(kern, packed.packed) : null;
+  const [aPanels, aRows, aRow0] =
+    packed && pinnedAt !== null
+      ? [
+          pinnedAt + packed.k0 * paddedRows(packed.packed.rows),
+          paddedRows(packed.packed.rows),
+          packed.row0,
+        ]
+      : [-1, paddedRows(m), 0]; // -1: at aAt, filled below
   // Memory plan (in floats): packed A block, packed B block, A block, B block, dense C block.
   // A resident B occupies the start of the heap; the blocks go after it.
-  const resident = heapStart(kern);
+  const resident = regionStart(kern);
   const packA = b === null || c === null ? resident + align16(kern.residentFloats) : resident;
   const packB = packA + align16(Math.ceil(Math.min(MC, mb) / MR) * MR * Math.min(KC, kb));
   const aAt = packB + align16(Math.ceil(Math.min(NC, nb) / NR) * NR * Math.min(KC, kb));
-  // A packed op(A) is copied in whole: its window, compacted to the call's rows
-  const packedRows = paddedRows(m);
-  const bAt = aAt + (packed ? align16(packedRows * k) : copyInRoom(mb, kb));
+  const bAt = aAt + (packed ? (aPanels < 0 ? align16(aRows * k) : 0) : copyInRoom(mb, kb));
   const cAt = bAt + (b === null ? 0 : copyInRoom(kb, nb));
   const mem = ensureHeap(kern, cAt + (c === null ? 0 : mb * nb));
   // op(A)[i0:i0+mi, p0:p0+kj] and op(B)[p0:p0+kj, j0:j0+nj] as stored (a transposed operand is
@@ -652,7 +725,8 @@ function blocked(
       : copyIn(mem, bAt, b, start, ldb, kj, nj);
     return [bAt, ld];
   };
-  if (packed) copyPackedWindow(mem, aAt, packed, m, k);
+  if (packed && aPanels < 0) copyPackedWindow(mem, aAt, packed, m, k);
+  const panels = aPanels < 0 ? aAt : aPanels;
   const wholeK = kb === k;
   let ldaIn = 0;
   for (let i0 = 0; i0 < m; i0 += mb) {
@@ -683,14 +757,14 @@ function blocked(
           p0 === 0 ? beta : 1,
           cIn * 4,
           ldcIn,
-          // a packed op(A): its depth block p0 in the compacted window, from row i0
-          (packed ? aAt + p0 * packedRows : packA) * 4,
+          // a packed op(A): its depth block p0 (aRows rows of panels a block), from row i0
+          (packed ? panels + p0 * aRows : packA) * 4,
           packB * 4,
           MC,
           KC,
           NC,
-          packed ? packedRows : 0,
-          packed ? i0 : 0,
+          packed ? aRows : 0,
+          packed ? aRow0 + i0 : 0,
         );
       }
       if (c !== null) copyC(mem, cAt, c, cBlock, ldc, mi, nj, true);

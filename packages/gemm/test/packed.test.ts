@@ -12,7 +12,7 @@ import {
   wasmResident,
   wasmSimdAvailable,
 } from '../src/index.js';
-import { setStageFloats } from '../src/wasm.js';
+import { setPinnedFloats, setStageFloats } from '../src/wasm.js';
 import { rng } from './helpers.js';
 
 const builds: WasmKernelName[] = [];
@@ -67,7 +67,22 @@ function both(w: Window, seed: number): [Float32Array, Float32Array] {
 describe.each(builds)('sgemmWasmPacked (%s)', (build) => {
   setWasmRelaxedSimd(build === 'wasm-relaxed-simd');
 
-  it('gives sgemmWasm bit for bit on windows of packed operands, both layouts of A and B', () => {
+  it.each([
+    ['kept in the kernel memory', 1 << 22],
+    ['copied in per call (over the budget)', 0],
+  ])(
+    'gives sgemmWasm bit for bit on windows of packed operands %s, both layouts of A and B',
+    (_how, budget) => {
+      const previous = setPinnedFloats(budget);
+      try {
+        windows();
+      } finally {
+        setPinnedFloats(previous);
+      }
+    },
+  );
+
+  function windows() {
     const r = rng(7);
     const pick = (xs: number[]) => xs[Math.floor(r() * xs.length)];
     for (let i = 0; i < 60; i++) {
@@ -91,11 +106,51 @@ describe.each(builds)('sgemmWasmPacked (%s)', (build) => {
         residentB: (i & 4) === 4,
       };
       w.m = Math.min(w.m, rows - w.row0);
-      expect(packedWindowFits({ data: new Float32Array(0), rows, depth }, w.row0, w.m, k0, k)).toBe(
-        true,
-      );
+      expect(packedWindowFits({ rows, depth }, w.row0, w.m, k0, k)).toBe(true);
       const [got, want] = both(w, 100 + i);
       expect(Array.from(got), JSON.stringify(w)).toEqual(Array.from(want));
+    }
+  }
+
+  it('keeps packed operands in the kernel memory, dropping them all past its budget', () => {
+    // 12 operands of 4 x 300 (1200 floats each) through a 4000-float budget: pinned, kept,
+    // dropped and pinned again, with a resident B and C moving up each time one is pinned
+    const previous = setPinnedFloats(4000);
+    try {
+      const r = rng(11);
+      const ops = Array.from({ length: 12 }, () => {
+        const a = random(4 * 300, r);
+        return { a, packed: packOperandA(false, 4, 300, a, 0, 300) };
+      });
+      const b = random(300 * 5, r);
+      for (let round = 0; round < 3; round++) {
+        for (const { a, packed } of ops) {
+          const want = new Float32Array(20);
+          sgemmWasm(false, false, 4, 5, 300, 1, a, 0, 300, b, 0, 5, 0, want, 0, 5);
+          const region = wasmResident(b.length + 20);
+          region.set(b);
+          region.fill(Number.NaN, b.length);
+          sgemmWasmPacked(
+            { packed, row0: 0, k0: 0 },
+            false,
+            4,
+            5,
+            300,
+            1,
+            null,
+            0,
+            5,
+            0,
+            null,
+            b.length,
+            5,
+          );
+          const got = wasmResident(b.length + 20).slice(b.length);
+          expect(Array.from(got)).toEqual(Array.from(want));
+        }
+      }
+    } finally {
+      setPinnedFloats(previous);
     }
   });
 
