@@ -1,4 +1,12 @@
-import type { Conv2dOptions } from '@conv2d/core';
+import {
+  type Conv2dOptions,
+  type ConvDescription,
+  describeConv,
+  type Layout,
+  type Tensor,
+  transposeLayout,
+} from '@conv2d/core';
+import { random } from './reference.js';
 
 export interface Case {
   name: string;
@@ -148,3 +156,29 @@ export const cases: Case[] = [
     options: { stride: 2 },
   },
 ];
+
+export interface ConvInputs {
+  x: Tensor;
+  w: Tensor;
+  b: Tensor | null;
+  dy: Tensor;
+  options: Conv2dOptions;
+  d: ConvDescription;
+}
+
+/** Seeded random x (in `layout`), w, b (when `bias`, default true) and dy for a convolution. */
+export function convInputs(
+  c: { x: readonly number[]; w: readonly number[]; bias?: boolean; options: Conv2dOptions },
+  layout: Layout,
+  seed: number,
+): ConvInputs {
+  const size = (s: readonly number[]) => s.reduce((a, v) => a * v, 1);
+  const options = { ...c.options, layout };
+  const xN: Tensor = { shape: [...c.x], data: random(size(c.x), seed) };
+  const x = layout === 'NCHW' ? xN : transposeLayout(xN, 'NCHW', 'NHWC');
+  const w: Tensor = { shape: [...c.w], data: random(size(c.w), seed + 1) };
+  const b = (c.bias ?? true) ? { shape: [c.w[0]], data: random(c.w[0], seed + 2) } : null;
+  const d = describeConv(x.shape, w.shape, b?.shape, options);
+  const dy: Tensor = { shape: [...d.yShape], data: random(d.ySize, seed + 3) };
+  return { x, w, b, dy, options, d };
+}

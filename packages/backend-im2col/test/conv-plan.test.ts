@@ -4,7 +4,6 @@ import {
   type Layout,
   type SavedActivations,
   type Tensor,
-  transposeLayout,
 } from '@conv2d/core';
 import { gemmImplementation, setGemmImplementation } from '@conv2d/gemm';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { createEngine } from '../src/engine.js';
 import type { Im2colBackendOptions } from '../src/index.js';
 import { WorkerPool } from '../src/pool.js';
 import { backendMaker } from './backends.js';
+import { convInputs } from './cases.js';
 import { random } from './reference.js';
 
 /** What is specific to this engine's plans; describeConformance checks plans in general. */
@@ -43,27 +43,10 @@ const CONVS: Conv[] = [
   },
 ];
 
+/** A convolution's inputs, with a bias. */
 function inputs(c: Conv, layout: Layout, seed: number) {
-  const options = { ...c.options, layout };
-  const xN: Tensor = {
-    shape: c.x,
-    data: random(
-      c.x.reduce((a, v) => a * v),
-      seed,
-    ),
-  };
-  const x = layout === 'NCHW' ? xN : transposeLayout(xN, 'NCHW', 'NHWC');
-  const w: Tensor = {
-    shape: c.w,
-    data: random(
-      c.w.reduce((a, v) => a * v),
-      seed + 1,
-    ),
-  };
-  const b: Tensor = { shape: [c.w[0]], data: random(c.w[0], seed + 2) };
-  const d = describeConv(x.shape, w.shape, b.shape, options);
-  const dy: Tensor = { shape: [...d.yShape], data: random(d.ySize, seed + 3) };
-  return { x, w, b, dy, options, d };
+  const i = convInputs(c, layout, seed);
+  return { ...i, b: i.b as Tensor };
 }
 
 const same = (a: Tensor | null | undefined, b: Tensor | null | undefined) =>

@@ -1,41 +1,15 @@
-import { type Conv2dOptions, describeConv, type Tensor, transposeLayout } from '@conv2d/core';
+import { describeConv } from '@conv2d/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Im2colBackend, Im2colBackendOptions } from '../src/index.js';
 import { backendMaker } from './backends.js';
-import { type Case, cases } from './cases.js';
-import { random, reference, worstError } from './reference.js';
-
-interface Inputs {
-  x: Tensor;
-  w: Tensor;
-  b: Tensor | null;
-  dy: Tensor;
-  options: Conv2dOptions;
-}
-
-function inputs(c: Case, layout: 'NCHW' | 'NHWC', seed: number): Inputs {
-  const [n, ci, h, wd] = c.x;
-  const options = { ...c.options, layout };
-  const xN: Tensor = { shape: c.x, data: random(n * ci * h * wd, seed) };
-  const x = layout === 'NCHW' ? xN : transposeLayout(xN, 'NCHW', 'NHWC');
-  const w: Tensor = {
-    shape: c.w,
-    data: random(
-      c.w.reduce((a, v) => a * v),
-      seed + 1,
-    ),
-  };
-  const b = c.bias ? { shape: [c.w[0]], data: random(c.w[0], seed + 2) } : null;
-  const d = describeConv(x.shape, w.shape, b?.shape, options);
-  const dy: Tensor = { shape: d.yShape, data: random(d.ySize, seed + 3) };
-  return { x, w, b, dy, options };
-}
+import { type Case, cases, convInputs } from './cases.js';
+import { reference, worstError } from './reference.js';
 
 const make = backendMaker();
 
 /** Checks every pass of one case against the float64 loops. */
 async function check(backend: Im2colBackend, c: Case, layout: 'NCHW' | 'NHWC', seed: number) {
-  const { x, w, b, dy, options } = inputs(c, layout, seed);
+  const { x, w, b, dy, options } = convInputs(c, layout, seed);
   const want = reference(x, w, b, dy, options);
   const d = describeConv(x.shape, w.shape, b?.shape, options);
   // Float32 sums of length L drift by about sqrt(L) ulps of the terms' size.
