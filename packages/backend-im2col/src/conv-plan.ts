@@ -19,7 +19,10 @@ import { Weights } from './weights.js';
 export interface EngineStats {
   /** Jobs that ran on the worker pool. */
   threadedJobs: number;
-  /** Weight layouts prepared (copied for the workers, reordered for NHWC, flipped for dX). */
+  /**
+   * Weight layouts prepared by plans and calls: copied for the workers, reordered for NHWC,
+   * flipped for the transposed dX, packed for the Wasm GEMM (plans only).
+   */
   weightPacks: number;
   /** Backward passes that read dW's X_hat from a plan's saved state instead of rebuilding it. */
   im2colReused: number;
