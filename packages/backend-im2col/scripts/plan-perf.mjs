@@ -3,7 +3,7 @@
 // the weights once and writes every result into reused `out` buffers; call mode is the one-shot
 // API on plain arrays. Usage: pnpm --filter @conv2d/backend-im2col build && node
 // scripts/plan-perf.mjs [--layers D,E] [--runs 15] [--modes call,plan] [--dx col2im]
-// [--before <dir>]: also call mode of another build of this package (its dist/index.js), in
+// [--threads 1] [--before <dir>]: also call mode of another build of this package (its dist/index.js), in
 // the same process, interleaved layer by layer (A/B on a shared, noisy machine).
 import os from 'node:os';
 import path from 'node:path';
@@ -52,17 +52,18 @@ async function median(runs, fn) {
 }
 
 const runs = Number(args.get('runs') ?? 15);
+const threads = Number(args.get('threads') ?? 1);
 const dxMethod = args.get('dx') ?? 'col2im';
 console.log(
-  `node ${process.version}, 1 thread, ${dxMethod}, median of ${runs}, load ${os.loadavg()[0].toFixed(1)}`,
+  `node ${process.version}, ${threads} thread(s), ${dxMethod}, median of ${runs}, load ${os.loadavg()[0].toFixed(1)}`,
 );
 console.log('layer mode   fwd ms   dX ms   dW ms');
-const be = await createIm2colBackend({ threads: 1, dxMethod });
+const be = await createIm2colBackend({ threads, dxMethod });
 const beforeDir = args.get('before');
 const before = beforeDir
   ? await (
       await import(pathToFileURL(path.resolve(beforeDir, 'dist/index.js')).href)
-    ).createIm2colBackend({ threads: 1, dxMethod })
+    ).createIm2colBackend({ threads, dxMethod })
   : null;
 const modes = list('modes', 'call,plan');
 if (before) modes.unshift('before');
