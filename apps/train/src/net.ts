@@ -38,14 +38,18 @@ export interface Params {
 
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
-/** He-uniform weights (bound sqrt(6 / fan_in)) and small biases, as the fixture draws them. */
+/**
+ * He-uniform weights (bound sqrt(6 / fan_in)) and biases uniform in [0.05, 0.15], as the
+ * fixture draws them: positive biases keep the units over the blank background (exact zeros,
+ * where the pre-activation is the bias) off ReLU's kink.
+ */
 export function initialParams(seed: number): Params {
   const random = seededRandom(seed);
   const uniform = (n: number, bound: number) =>
     Float32Array.from({ length: n }, () => (random() * 2 - 1) * bound);
   return {
     w: NET.map((l) => uniform(sizeOf(l.wShape), Math.sqrt(6 / sizeOf(l.wShape.slice(1))))),
-    b: NET.map((l) => uniform(l.wShape[0], 0.01)),
+    b: NET.map((l) => Float32Array.from({ length: l.wShape[0] }, () => 0.05 + random() * 0.1)),
   };
 }
 

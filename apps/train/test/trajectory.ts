@@ -78,7 +78,7 @@ export async function replay(
  * of the distribution) plus e times the value itself (the float32 forward of the step that is
  * compared, which the spread of step 0 does not contain; for a weight, its own rounding).
  */
-export const SPREAD_MARGIN = 2;
+export const SPREAD_MARGIN = 4;
 
 export interface Deviation {
   what: string;
