@@ -81,7 +81,7 @@ export function createEngine(settings: EngineSettings): Engine {
     backward: (desc, dy, x, w, wanted: Required<Wanted>, out = {}) =>
       oneShot(desc, (plan, own) => {
         plan.setWeights(w, null);
-        const saved = plan.save(own(x, 'call-x'));
+        const saved = plan.save(wanted.dw ? own(x, 'call-x') : x); // only dW reads x
         return plan.backward(own(dy, 'call-dy'), saved, { wanted, resident: false, out });
       }),
 

@@ -56,6 +56,7 @@ export function* backwardPass(
   const acc = dwOut && (shared ? get('acc', d.wSize * threads) : dwOut);
   acc?.fill(0);
   const dx = wanted.dx ? (out.dx ?? new Float32Array(d.xSize)) : null;
+  const fresh = out.dx === undefined;
   const wk = dx ? weights.get(transposed ? 'flipped' : 'plain') : null;
   const packed = dx ? weights.packedGroups(transposed ? 'transposed' : 'col2im') : null;
   const upImage = transposed ? transposedDescription(d, 1).xSize : 0;
@@ -72,7 +73,7 @@ export function* backwardPass(
       yield* weightGradChunk(runner, cd, xc, dyc, acc, xhatc, threads, tileBytes, dbAcc);
     }
     if (dx && wk) {
-      const chunk = { ctx, d: cd, dy: dyc, w: wk, dx, n0, n1, dxs, tileBytes, packed };
+      const chunk = { ctx, d: cd, dy: dyc, w: wk, dx, fresh, n0, n1, dxs, tileBytes, packed };
       yield* (transposed ? transposedChunk : col2imChunk)(chunk);
     }
   }

@@ -24,6 +24,8 @@ export interface DxChunk {
   dy: Float32Array;
   w: Float32Array;
   dx: Float32Array;
+  /** dx is a new array (all zeros), not a caller's `out`. */
+  fresh: boolean;
   n0: number;
   n1: number;
   dxs: Stage;

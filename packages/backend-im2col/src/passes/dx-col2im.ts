@@ -9,7 +9,7 @@ import type { DxChunk } from './context.js';
  * direct loops' adjoint for thin groups.
  */
 export function* col2imChunk(c: DxChunk): Steps {
-  const { ctx, d, dy, w, dx, n0, n1, dxs, tileBytes, packed } = c;
+  const { ctx, d, dy, w, dx, fresh, n0, n1, dxs, tileBytes, packed } = c;
   const { runner, threads } = ctx;
   const op = usesDirectPath(d) ? Op.inputDirect : Op.inputCol2im;
   const j = runner.job(op, d, inputTasks(d, threads), threads, tileBytes);
@@ -20,7 +20,7 @@ export function* col2imChunk(c: DxChunk): Steps {
   target.fill(0); // a scatter-add target: a reused staging buffer or out holds old values
   const result = dxs.sharedOnly(dx, n0, n1);
   if (result) {
-    result.fill(0);
+    if (!fresh) result.fill(0); // the calling thread adds its tasks straight onto it
     yield* runner.runIntoResult(j, threads, 'dx', target, result);
     return;
   }
