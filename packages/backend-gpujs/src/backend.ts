@@ -10,7 +10,7 @@ import {
   MAX_TENSOR_ELEMENTS,
   type TensorStore,
 } from '@conv2d/core';
-import { Engine, type EngineStats } from './engine.js';
+import { Engine, type EngineStats, KERNEL_FAMILIES, type KernelFamily } from './engine.js';
 import { GlOneShot } from './gl-one-shot.js';
 import { bestMode, GL_KERNELS, type GpujsMode, isMode, MODES, probeMode } from './modes.js';
 import { createEnginePlan } from './plan.js';
@@ -23,6 +23,8 @@ export interface GpujsBackend extends Conv2dBackend {
   readonly stats: Readonly<EngineStats>;
   /** The most channels one kernel thread computes (see `GpujsBackendOptions.lanes`). */
   readonly lanes: 1 | 4;
+  /** The kernel family its passes run (see `GpujsBackendOptions.kernels`). */
+  readonly kernels: KernelFamily;
 }
 
 export interface GpujsBackendOptions {
@@ -37,6 +39,14 @@ export interface GpujsBackendOptions {
    * 4 elsewhere (GL textures hold 4 channels per texel). Results agree within float32 rounding.
    */
   lanes?: 1 | 4;
+  /**
+   * The kernels: `gather` (one output, or `lanes` channels, per thread; sources.ts) or `block`
+   * (NCHW: 4 neighbouring output columns per thread in forward and dX, a kernel row of up to 4
+   * weights in dW, each load reused; block-sources.ts). A pass whose shape has no block kernel
+   * (NHWC, a width not a multiple of 4, Kw > 4 in dW) runs its gather kernel. Default: see
+   * `defaultKernels` (the README has the measurements behind it).
+   */
+  kernels?: KernelFamily;
 }
 
 /**
@@ -72,6 +82,11 @@ export function defaultLanes(mode: GpujsMode): 1 | 4 {
   return mode === 'webgpu' ? 1 : 4;
 }
 
+/** The kernel family unless the caller says: `gather` until `block` is measured faster in a mode. */
+export function defaultKernels(_mode: GpujsMode): KernelFamily {
+  return 'gather';
+}
+
 /** Creates a gpu.js backend; rejects with `unavailable` when the mode cannot run here. */
 export async function createGpujsBackend(options: GpujsBackendOptions = {}): Promise<GpujsBackend> {
   const requested = options.mode;
@@ -85,8 +100,12 @@ export async function createGpujsBackend(options: GpujsBackendOptions = {}): Pro
   if (options.lanes !== undefined && options.lanes !== 1 && options.lanes !== 4) {
     fail('invalid-option', 'options.lanes', options.lanes, '1 or 4');
   }
+  if (options.kernels !== undefined && !KERNEL_FAMILIES.includes(options.kernels)) {
+    fail('invalid-option', 'options.kernels', options.kernels, KERNEL_FAMILIES.join(' or '));
+  }
   const mode = requested ?? (await bestMode());
   const lanes = options.lanes ?? defaultLanes(mode);
+  const kernels = options.kernels ?? defaultKernels(mode);
   const availability = await probeMode(mode);
   if (!availability.available) {
     fail(
@@ -96,7 +115,7 @@ export async function createGpujsBackend(options: GpujsBackendOptions = {}): Pro
       `a mode that runs here: ${availability.reason}`,
     );
   }
-  const engine = new Engine(mode, lanes);
+  const engine = new Engine(mode, lanes, kernels);
   // GL modes keep device tensors in textures, webgpu in storage buffers; cpu and webasm have
   // host arrays only.
   const textures = GL_KERNELS[mode] || mode === 'webgpu' ? new Textures(engine) : null;
@@ -110,7 +129,7 @@ export async function createGpujsBackend(options: GpujsBackendOptions = {}): Pro
     store: textures?.store ?? (hostStore as TensorStore<Handle>),
     dispose: () => engine.dispose(),
   });
-  return Object.freeze({ ...backend, mode, lanes, stats: engine.stats });
+  return Object.freeze({ ...backend, mode, lanes, kernels, stats: engine.stats });
 }
 
 export const backendProvider: BackendProvider = {
@@ -123,8 +142,13 @@ export const backendProvider: BackendProvider = {
     if (!isMode(variant)) return { available: false, reason: `unknown gpujs mode ${variant}` };
     return probeMode(variant);
   },
+  options: ['kernels'],
   create(variant, options?: BackendCreateOptions) {
     const mode = variant ?? options?.mode;
-    return createGpujsBackend(mode == null ? {} : { mode: mode as GpujsMode });
+    const kernels = options?.kernels as KernelFamily | undefined;
+    return createGpujsBackend({
+      ...(mode == null ? {} : { mode: mode as GpujsMode }),
+      ...(kernels === undefined ? {} : { kernels }),
+    });
   },
 };

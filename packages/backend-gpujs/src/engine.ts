@@ -1,4 +1,5 @@
 import { type ConvDescription, fail } from '@conv2d/core';
+import { dwBlockSource, dxBlockSource, forwardBlockSource } from './block-sources.js';
 import {
   CPUKernel,
   GPU,
@@ -122,6 +123,18 @@ export type Gradient = 'dx' | 'dw' | 'db';
 export const PASS_SOURCES = { forward: forwardSource, dx: dxSource, dw: dwSource, db: dbSource };
 export type PassName = keyof typeof PASS_SOURCES;
 
+/**
+ * Which kernels run: `gather`, one output (or 4 channels) per thread (sources.ts); `block`, a
+ * block of neighbouring outputs per thread (block-sources.ts), where the shape allows it.
+ */
+export type KernelFamily = 'gather' | 'block';
+export const KERNEL_FAMILIES: readonly KernelFamily[] = ['gather', 'block'];
+const BLOCK_SOURCES: Partial<Record<PassName, (d: ConvDescription) => KernelSource | null>> = {
+  forward: forwardBlockSource,
+  dx: dxBlockSource,
+  dw: dwBlockSource,
+};
+
 interface Program<R> {
   readonly run: R;
   calls: number;
@@ -154,6 +167,7 @@ export class Engine {
   constructor(
     readonly mode: GpujsMode,
     readonly lanes: Lanes = 4,
+    readonly family: KernelFamily = 'gather',
   ) {
     this.gpu = new GPU({ mode });
     // Every kernel this instance creates, the private copies a pipeline makes included, hands
@@ -167,6 +181,15 @@ export class Engine {
       readPacked(run.kernel, onRead);
       return run;
     };
+  }
+
+  /**
+   * The kernel source of one pass in this engine's family: a block kernel where the shape
+   * allows one, else the gather kernel with `lanes` channels per thread.
+   */
+  passSource(name: PassName, desc: ConvDescription, lanes: Lanes = this.lanes): KernelSource {
+    const block = this.family === 'block' ? BLOCK_SOURCES[name]?.(desc) : null;
+    return block ?? PASS_SOURCES[name](desc, lanes);
   }
 
   /**
@@ -291,7 +314,7 @@ export class Engine {
   }
 
   private forwardProgram(desc: ConvDescription) {
-    const ks = forwardSource(desc, this.lanes);
+    const ks = this.passSource('forward', desc);
     const key = `forward\n${ks.output.join('x')}\n${ks.source}`;
     return { ks, key, program: this.cached(this.kernels, key, () => this.createKernel(ks)) };
   }
@@ -332,7 +355,7 @@ export class Engine {
   }
 
   private backwardProgram(desc: ConvDescription, passes: readonly Gradient[]) {
-    const sources = passes.map((p) => PASS_SOURCES[p](desc, this.lanes));
+    const sources = passes.map((p) => this.passSource(p, desc));
     const key = passes
       .map((p, i) => `${p}\n${sources[i].output.join('x')}\n${sources[i].source}`)
       .join('\n');

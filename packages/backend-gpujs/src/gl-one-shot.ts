@@ -50,7 +50,7 @@ export class GlOneShot {
     work: (c: TextureConv) => Promise<T>,
   ) {
     return this.engine.exclusive(async () => {
-      // The forward source holds every size and option, the bias included: the key.
+      // The gather forward source holds every size and option, the bias included: the key.
       const ks = forwardSource(desc, this.engine.lanes);
       const key = `${ks.output.join('x')}\n${ks.source}`;
       let conv = this.convs.get(key);

@@ -1,9 +1,10 @@
 export {
   backendProvider,
   createGpujsBackend,
+  defaultKernels,
   defaultLanes,
   type GpujsBackend,
   type GpujsBackendOptions,
 } from './backend.js';
-export type { CallPhases, EngineStats } from './engine.js';
+export type { CallPhases, EngineStats, KernelFamily } from './engine.js';
 export { bestMode, type GpujsMode, MODES, probeMode } from './modes.js';

@@ -25,14 +25,19 @@ export interface KernelSource {
   readonly output: OutputSize;
   /** The longest loop, for `loopMaxIterations` (belt and braces: every bound is a literal). */
   readonly longestLoop: number;
-  /** Values per thread: 1, or 4 consecutive channels. */
-  readonly lanes: Lanes;
-  /** With 4 lanes: the output axis (0 = x, 1 = y, 2 = z) that counts groups of 4 channels. */
+  /**
+   * Values per thread (a gpu.js Array(n) result for n > 1): 1, 4 consecutive channels, or (the
+   * block kernels of block-sources.ts) up to 4 consecutive elements along x.
+   */
+  readonly lanes: ResultLanes;
+  /** With several lanes: the output axis (0 = x, 1 = y, 2 = z) whose elements they are. */
   readonly laneAxis: 0 | 1 | 2;
 }
 
 /** Channels per thread: 1, or 4 where the channel count allows. */
 export type Lanes = 1 | 4;
+/** Values a kernel thread returns. */
+export type ResultLanes = 1 | 2 | 3 | 4;
 
 /** 4 channels per thread when `most` allows it and `count` (channels of one group) splits into fours. */
 export function lanesFor(count: number, most: Lanes = 4): Lanes {

@@ -1,11 +1,5 @@
 import { type ConvDescription, fail } from '@conv2d/core';
-import {
-  checkRanInMode,
-  type Engine,
-  type Gradient,
-  PASS_SOURCES,
-  type PassName,
-} from './engine.js';
+import { checkRanInMode, type Engine, type Gradient, type PassName } from './engine.js';
 import type { GpuTexture, KernelRun } from './gpujs.js';
 import {
   activationDims,
@@ -14,7 +8,7 @@ import {
   type OutputSize,
   weightDims,
 } from './sources.js';
-import { relayoutSource } from './texture-sources.js';
+import { oneLane, relayoutSource } from './texture-sources.js';
 import { type Handle, type Textures, TextureTensor } from './textures.js';
 
 /** One kernel of a GL convolution, and the kernel that puts its 4-lane result in tensor order. */
@@ -40,7 +34,10 @@ export class TextureConv {
   private readonly wDims: OutputSize;
   private readonly bDims: OutputSize;
   private readonly passes = new Map<PassName, Pass>();
-  /** gpu.js's webgpu kernels cannot take a 4-lane buffer (a relayout's input): one lane there. */
+  /**
+   * gpu.js's webgpu kernels cannot take a 4-lane buffer (a relayout's input): gather kernels use
+   * one lane there (block kernels' lanes lie along x, so their buffers are viewed as one lane).
+   */
   private readonly lanes: Lanes;
 
   constructor(
@@ -61,11 +58,14 @@ export class TextureConv {
     let pass = this.passes.get(name);
     if (!pass) {
       const { engine, desc } = this;
-      const ks = PASS_SOURCES[name](desc, this.lanes);
+      const ks = engine.passSource(name, desc, this.lanes);
+      // webgpu's multi-lane results have their lanes along x (block kernels): already in
+      // tensor order, viewed as one lane (see `oneLane`), never relaid.
+      const relaid = ks.lanes > 1 && engine.mode !== 'webgpu';
       pass = {
         ks,
         run: engine.textureKernel(ks),
-        relayout: ks.lanes === 4 ? engine.textureKernel(relayoutSource(ks)) : null,
+        relayout: relaid ? engine.textureKernel(relayoutSource(ks)) : null,
         size: ks.output.reduce((a: number, b: number) => a * b, 1) * ks.lanes,
       };
       this.passes.set(name, pass);
@@ -130,11 +130,14 @@ export class TextureConv {
     const out = await this.runOn(pass.run, args);
     try {
       if (!resident) return await textures.read(out, pass.ks, pass.size);
+      if (pass.ks.lanes > 1 && !pass.relayout) {
+        return new TextureTensor(pass.size, this.textures.hold(oneLane(out, pass.ks)));
+      }
       if (!pass.relayout) return new TextureTensor(pass.size, out);
       return new TextureTensor(pass.size, await this.runOn(pass.relayout, [out]));
     } finally {
       // Kept only when it is the device tensor itself.
-      if (!resident || pass.relayout) textures.free(out);
+      if (!resident || pass.ks.lanes > 1) textures.free(out);
     }
   }
 

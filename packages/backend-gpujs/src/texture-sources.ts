@@ -1,3 +1,4 @@
+import type { GpuTexture } from './gpujs.js';
 import type { KernelSource, OutputSize } from './sources.js';
 
 /**
@@ -22,30 +23,53 @@ export function uploadSource(dims: OutputSize): KernelSource {
 }
 
 /**
- * The texture in tensor order of a 4-lane result `ks` (lanes along `ks.laneAxis`): element e of
- * group g along that axis is lane e - 4g of the result's element g.
+ * The texture in tensor order of a result `ks` of several lanes (along `ks.laneAxis`): element e
+ * of group g along that axis is lane e - lanes*g of the result's element g.
  */
 export function relayoutSource(ks: KernelSource): KernelSource {
-  if (ks.lanes !== 4 || ks.output.length !== 3) {
-    throw new Error('relayoutSource takes a 3-D result of 4 lanes');
+  const lanes = ks.lanes;
+  if (lanes === 1 || ks.output.length !== 3) {
+    throw new Error('relayoutSource takes a 3-D result of several lanes');
   }
   const axis = AXES[ks.laneAxis];
-  const output = ks.output.map((n, i) => (i === ks.laneAxis ? n * 4 : n)) as OutputSize;
+  const output = ks.output.map((n, i) => (i === ks.laneAxis ? n * lanes : n)) as OutputSize;
   const index = (a: (typeof AXES)[number]) => (a === axis ? 'g' : `this.thread.${a}`);
+  const picks = Array.from(
+    { length: lanes - 1 },
+    (_, l) => `if (l === ${l}) {
+    return v[${l}];
+  }`,
+  ).join('\n  ');
   const source = `function(t) {
-  const g = Math.floor((this.thread.${axis} + 0.5) / 4);
-  const l = this.thread.${axis} - g * 4;
+  const g = Math.floor((this.thread.${axis} + 0.5) / ${lanes});
+  const l = this.thread.${axis} - g * ${lanes};
   const v = t[${index('z')}][${index('y')}][${index('x')}];
-  if (l === 0) {
-    return v[0];
-  }
-  if (l === 1) {
-    return v[1];
-  }
-  if (l === 2) {
-    return v[2];
-  }
-  return v[3];
+  ${picks}
+  return v[${lanes - 1}];
 }`;
   return { ...tensorOrder(output), source };
+}
+
+/** What gpu.js's webgpu pipeline handle holds (buffer-result.js's WebGPUBufferResult). */
+interface BufferHandle extends GpuTexture {
+  readonly buffer: unknown;
+  readonly componentCount: number;
+  readonly context: unknown;
+  readonly kernel: unknown;
+}
+
+/**
+ * A webgpu result of several lanes along x, as a one-lane buffer of the tensor's dims: another
+ * reference to the same storage buffer (gpu.js counts them on the buffer). gpu.js stores element
+ * e's lane l at float e*lanes + l, which is tensor order when the lanes are consecutive x, and a
+ * kernel refuses multi-lane buffers as arguments, so this is how such a result chains.
+ */
+export function oneLane(t: GpuTexture, ks: KernelSource): GpuTexture {
+  const h = t as BufferHandle;
+  if (ks.laneAxis !== 0 || h.componentCount !== ks.lanes || !('buffer' in h)) {
+    throw new Error('oneLane takes a webgpu buffer whose lanes lie along x');
+  }
+  const Handle = h.constructor as new (settings: object) => GpuTexture;
+  const output = h.output.map((n, i) => (i === 0 ? n * ks.lanes : n));
+  return new Handle({ ...h, buffer: h.buffer, output, componentCount: 1 });
 }

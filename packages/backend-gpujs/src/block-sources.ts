@@ -1,0 +1,210 @@
+import type { ConvDescription } from '@conv2d/core';
+import { activationDims, type KernelSource, weightDims } from './sources.js';
+
+/**
+ * The `block` kernel family: a thread computes a block of outputs that lie next to each other in
+ * the tensor, and reuses each value it loads for several of them.
+ *
+ * - forward and dX: 4 consecutive columns (w) of one output row, returned as a gpu.js Array(4).
+ *   gpu.js stores an Array(n) result as n consecutive floats per element, x fastest, so with the
+ *   lanes along x (NCHW's w) the result is already in tensor order: no unpacking on readback, and
+ *   on webgpu the buffer is a tensor-order tensor as it is (see `TextureConv`). Each weight is
+ *   loaded once for 4 products, and an input row is loaded once for all kernel columns and lanes
+ *   (stride 1, 3 columns: 6 loads for 12 products, against 24 loads in the gather kernels).
+ * - dW: a thread sums the Kw weights of one kernel row (Kw <= 4, an Array(Kw)), so one dY value
+ *   serves Kw products; [Kh, Cin/g, Cout] elements of Kw lanes are OIHW order as they are.
+ *
+ * The loops over channels and kernel rows keep literal bounds; the kernel columns and lanes are
+ * unrolled. A pass whose shape does not fit (NHWC, a width not a multiple of 4, wide kernels)
+ * returns null and the engine runs the gather kernel of sources.ts instead.
+ */
+
+/** Unrolled loads per row above which the block kernels are not generated (shader size). */
+const MAX_ROW_LOADS = 32;
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const lanesOf = (n: number) => range(n);
+/** `[e0, e1, ...]`, or the bare expression for one lane. */
+const returned = (terms: string[]) => (terms.length === 1 ? terms[0] : `[${terms.join(', ')}]`);
+/** gpu.js reads a name starting with a digit or a minus badly: offsets become suffixes. */
+const suffix = (o: number) => (o < 0 ? `m${-o}` : `${o}`);
+
+/**
+ * One kernel row's weights (w0, w1, ...) and the products of each lane: lane l adds
+ * term(l, q) * wq over the kernel's columns q.
+ */
+function rowProducts(d: ConvDescription, term: (l: number, q: number) => string, indent: string) {
+  const kw = d.kernelWidth;
+  const weights = range(kw).map((q) => `const w${q} = wt[co][ci][m * ${kw} + ${q}];`);
+  const products = lanesOf(4).map(
+    (l) =>
+      `s${l} += ${range(kw)
+        .map((q) => `${term(l, q)} * w${q}`)
+        .join(' + ')};`,
+  );
+  return [...weights, ...products].join(`\n${indent}`);
+}
+
+/** `r<o> = row[base + o]` for each offset o, 0 outside [0, width): one load per distinct column. */
+function rowLoads(offsets: number[], base: string, width: number, row: string, indent: string) {
+  return offsets
+    .map(
+      (o) => `let r${suffix(o)} = 0;
+${indent}if (${base} + ${o} >= 0 && ${base} + ${o} < ${width}) {
+${indent}  r${suffix(o)} = ${row}[${base} + ${o}];
+${indent}}`,
+    )
+    .join(`\n${indent}`);
+}
+
+/** A kernel whose threads return 4 consecutive x elements of an activation of `dims`. */
+function rowBlock(
+  source: string,
+  dims: [number, number, number],
+  longestLoop: number,
+): KernelSource {
+  return { source, output: [dims[0] / 4, dims[1], dims[2]], longestLoop, lanes: 4, laneAxis: 0 };
+}
+
+/** Forward of 4 consecutive output columns per thread (NCHW, outWidth a multiple of 4). */
+export function forwardBlockSource(desc: ConvDescription): KernelSource | null {
+  const d = desc;
+  if (d.layout !== 'NCHW' || d.outWidth % 4 !== 0) return null;
+  const offsets = [
+    ...new Set(
+      lanesOf(4).flatMap((l) =>
+        range(d.kernelWidth).map((q) => l * d.strideWidth + q * d.dilationWidth),
+      ),
+    ),
+  ].sort((a, b) => a - b);
+  if (offsets.length > MAX_ROW_LOADS) return null;
+  const loads = rowLoads(offsets, 'iw0', d.inWidth, 'x[xz][ih]', '        ');
+  const source = `function(x, wt${d.hasBias ? ', b' : ''}) {
+  const iw0 = this.thread.x * ${4 * d.strideWidth} - ${d.padLeft};
+  const h = this.thread.y;
+  const n = Math.floor((this.thread.z + 0.5) / ${d.outChannels});
+  const co = this.thread.z - n * ${d.outChannels};
+  const c0 = n * ${d.inChannels} + Math.floor((co + 0.5) / ${d.outChannelsPerGroup}) * ${d.inChannelsPerGroup};
+  let s0 = 0; let s1 = 0; let s2 = 0; let s3 = 0;
+  for (let ci = 0; ci < ${d.inChannelsPerGroup}; ci++) {
+    const xz = c0 + ci;
+    for (let m = 0; m < ${d.kernelHeight}; m++) {
+      const ih = h * ${d.strideHeight} + m * ${d.dilationHeight} - ${d.padTop};
+      if (ih >= 0 && ih < ${d.inHeight}) {
+        ${loads}
+        ${rowProducts(d, (l, q) => `r${suffix(l * d.strideWidth + q * d.dilationWidth)}`, '        ')}
+      }
+    }
+  }
+  return ${returned(lanesOf(4).map((l) => (d.hasBias ? `s${l} + b[co]` : `s${l}`)))};
+}`;
+  const dims = activationDims(d, d.outChannels, d.outHeight, d.outWidth);
+  return rowBlock(source, dims, Math.max(d.inChannelsPerGroup, d.kernelHeight));
+}
+
+/**
+ * dX of 4 consecutive input columns per thread (NCHW, inWidth a multiple of 4), gathering as
+ * sources.ts's dxSource does: the transposed convolution with its inserted zeros skipped in the
+ * index math. With stride 1 a dY row is loaded once for every lane and kernel column.
+ */
+export function dxBlockSource(desc: ConvDescription): KernelSource | null {
+  const d = desc;
+  if (d.layout !== 'NCHW' || d.inWidth % 4 !== 0) return null;
+  const kw = d.kernelWidth;
+  const pairs = lanesOf(4).flatMap((l) =>
+    range(kw).map((q) => ({ l, q, o: l - q * d.dilationWidth })),
+  );
+  let loads: string;
+  let term: (l: number, q: number) => string;
+  if (d.strideWidth === 1) {
+    const offsets = [...new Set(pairs.map((p) => p.o))].sort((a, b) => a - b);
+    if (offsets.length > MAX_ROW_LOADS) return null;
+    loads = rowLoads(offsets, 'tw0', d.outWidth, 'dy[yz][oh]', '            ');
+    term = (l, q) => `r${suffix(l - q * d.dilationWidth)}`;
+  } else {
+    if (pairs.length > MAX_ROW_LOADS) return null;
+    // Each (lane, column) pair has its own output column, or none where the stride skips it.
+    loads = pairs
+      .map(
+        ({ l, q, o }) => `let r${l}_${q} = 0;
+            const t${l}_${q} = tw0 + ${o};
+            const o${l}_${q} = Math.floor((t${l}_${q} + 0.5) / ${d.strideWidth});
+            if (t${l}_${q} >= 0 && o${l}_${q} < ${d.outWidth} && o${l}_${q} * ${d.strideWidth} === t${l}_${q}) {
+              r${l}_${q} = dy[yz][oh][o${l}_${q}];
+            }`,
+      )
+      .join('\n            ');
+    term = (l, q) => `r${l}_${q}`;
+  }
+  const source = `function(dy, wt) {
+  const tw0 = this.thread.x * 4 + ${d.padLeft};
+  const h = this.thread.y;
+  const n = Math.floor((this.thread.z + 0.5) / ${d.inChannels});
+  const c = this.thread.z - n * ${d.inChannels};
+  const g = Math.floor((c + 0.5) / ${d.inChannelsPerGroup});
+  const ci = c - g * ${d.inChannelsPerGroup};
+  let s0 = 0; let s1 = 0; let s2 = 0; let s3 = 0;
+  for (let k = 0; k < ${d.outChannelsPerGroup}; k++) {
+    const co = g * ${d.outChannelsPerGroup} + k;
+    const yz = n * ${d.outChannels} + co;
+    for (let m = 0; m < ${d.kernelHeight}; m++) {
+      const th = h + ${d.padTop} - m * ${d.dilationHeight};
+      const oh = Math.floor((th + 0.5) / ${d.strideHeight});
+      if (th >= 0 && oh < ${d.outHeight} && oh * ${d.strideHeight} === th) {
+            ${loads}
+            ${rowProducts(d, term, '            ')}
+      }
+    }
+  }
+  return [s0, s1, s2, s3];
+}`;
+  const dims = activationDims(d, d.inChannels, d.inHeight, d.inWidth);
+  return rowBlock(source, dims, Math.max(d.outChannelsPerGroup, d.kernelHeight));
+}
+
+/** dW of one kernel row (Kw <= 4 lanes) per thread (NCHW). */
+export function dwBlockSource(desc: ConvDescription): KernelSource | null {
+  const d = desc;
+  const kw = d.kernelWidth;
+  if (d.layout !== 'NCHW' || kw > 4) return null;
+  const loads = range(kw)
+    .map(
+      (
+        q,
+      ) => `if (iw0 + ${q * d.dilationWidth} >= 0 && iw0 + ${q * d.dilationWidth} < ${d.inWidth}) {
+              s${q} += v * x[xz][ih][iw0 + ${q * d.dilationWidth}];
+            }`,
+    )
+    .join('\n            ');
+  const source = `function(dy, x) {
+  const m = this.thread.x;
+  const co = this.thread.z;
+  const c = Math.floor((co + 0.5) / ${d.outChannelsPerGroup}) * ${d.inChannelsPerGroup} + this.thread.y;
+  ${range(kw)
+    .map((q) => `let s${q} = 0;`)
+    .join(' ')}
+  for (let n = 0; n < ${d.batch}; n++) {
+    const yz = n * ${d.outChannels} + co;
+    const xz = n * ${d.inChannels} + c;
+    for (let oh = 0; oh < ${d.outHeight}; oh++) {
+      const ih = oh * ${d.strideHeight} + m * ${d.dilationHeight} - ${d.padTop};
+      if (ih >= 0 && ih < ${d.inHeight}) {
+        for (let ow = 0; ow < ${d.outWidth}; ow++) {
+          const v = dy[yz][oh][ow];
+          const iw0 = ow * ${d.strideWidth} - ${d.padLeft};
+            ${loads}
+        }
+      }
+    }
+  }
+  return ${returned(range(kw).map((q) => `s${q}`))};
+}`;
+  const [, cin, cout] = weightDims(d);
+  return {
+    source,
+    output: [d.kernelHeight, cin, cout],
+    longestLoop: Math.max(d.batch, d.outHeight, d.outWidth),
+    lanes: kw as 1 | 2 | 3 | 4,
+    laneAxis: 0,
+  };
+}
