@@ -96,13 +96,13 @@ function residentProduct(
   k0: number,
   ...args: ResidentSgemmArgs
 ): void {
-  const [, transB, m, n, k, alpha, , , , b, bOffset, ldb, beta, c, cOffset, ldc] = args;
-  if (packed && packedWindowFits(packed, row0, m, k0, k)) {
-    const window = { packed, row0, k0 };
-    sgemmWasmPacked(window, transB, m, n, k, alpha, b, bOffset, ldb, beta, c, cOffset, ldc);
-  } else {
+  if (!packed || !packedWindowFits(packed, row0, args[2], k0, args[4])) {
     sgemmWasmResident(...args);
+    return;
   }
+  const [, transB, m, n, k, alpha, , , , b, bOffset, ldb, beta, c, cOffset, ldc] = args;
+  const window = { packed, row0, k0 };
+  sgemmWasmPacked(window, transB, m, n, k, alpha, b, bOffset, ldb, beta, c, cOffset, ldc);
 }
 
 /** Copies the tile (rows x width) at the layout's tileAt into X_hat (row stride P) at `to`. */
