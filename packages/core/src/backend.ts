@@ -12,6 +12,7 @@ import {
   type Conv2dPlan,
   createPlan,
   type EnginePlan,
+  type OneShotKernels,
   type PlanSpec,
   planFromOneShot,
 } from './plan.js';
@@ -78,29 +79,7 @@ export interface Conv2dBackend {
  * adds validation, capability checks, empty-batch handling and the disposed state, so every
  * engine rejects and accepts exactly the same inputs.
  */
-export interface BackendKernels<H = Float32Array> {
-  /**
-   * Returns y in desc.layout, length desc.ySize. `out`, when given (a plan's caller-owned y,
-   * sharing no memory with x), may be written and returned instead of a fresh array.
-   */
-  forward(
-    desc: ConvDescription,
-    x: Float32Array,
-    w: Float32Array,
-    b: Float32Array | null,
-    out?: Float32Array,
-  ): Promise<Float32Array> | Float32Array;
-  /** Computes the wanted gradients (the others may be omitted), into `out`'s arrays if it likes. */
-  backward(
-    desc: ConvDescription,
-    dy: Float32Array,
-    x: Float32Array,
-    w: Float32Array,
-    wanted: Required<Wanted>,
-    out?: Partial<Record<'dx' | 'dw' | 'db', Float32Array>>,
-  ):
-    | Promise<Partial<Record<'dx' | 'dw' | 'db', Float32Array>>>
-    | Partial<Record<'dx' | 'dw' | 'db', Float32Array>>;
+export interface BackendKernels<H = Float32Array> extends OneShotKernels {
   /**
    * Prepares one (validated) convolution for a plan. Without it a plan runs on `forward` and
    * `backward` above (`planFromOneShot`): correct, but nothing prepared.

@@ -147,11 +147,13 @@ export interface EnginePlan<H = Float32Array, S = unknown> {
 }
 
 /**
- * The one-shot kernels a plan falls back on when an engine prepares nothing. A plan passes
- * the caller's result buffers as `out`: a kernel may write into them and return them (no
- * fresh array, no copy), or ignore them (core copies what it returns).
+ * An engine's one-shot kernels (the core of `BackendKernels`), which a plan falls back on when
+ * the engine prepares nothing. A plan passes the caller's result buffers as `out` (sharing no
+ * memory with the inputs): a kernel may write into them and return them (no fresh array, no
+ * copy), or ignore them (core copies what it returns).
  */
 export interface OneShotKernels {
+  /** Returns y in desc.layout, length desc.ySize. */
   forward(
     desc: ConvDescription,
     x: Float32Array,

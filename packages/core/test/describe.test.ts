@@ -16,6 +16,7 @@ import {
   validateBackward,
   validateForward,
 } from '../src/index.js';
+import { testCaps } from './caps.js';
 
 describe('describeConv shapes', () => {
   it('computes every size of a strided, padded, dilated, grouped NCHW convolution', () => {
@@ -182,18 +183,10 @@ const triggers: Record<Conv2dErrorCode, { names: string; run: () => unknown }> =
   unsupported: {
     names: 'options.groups',
     run: () =>
-      defineBackend(
-        'plain',
-        {
-          layouts: ['NCHW'],
-          groups: false,
-          dilation: false,
-          maxElements: 1e6,
-          accumulation: 'float32',
-          dxMethods: [],
-        },
-        { forward: () => new Float32Array(0), backward: () => ({}) },
-      ).forward(t([1, 2, 5, 5]), t([2, 1, 3, 3]), null, { groups: 2 }),
+      defineBackend('plain', testCaps({ groups: false, dilation: false }), {
+        forward: () => new Float32Array(0),
+        backward: () => ({}),
+      }).forward(t([1, 2, 5, 5]), t([2, 1, 3, 3]), null, { groups: 2 }),
   },
   'unknown-backend': { names: 'backend', run: () => createBackend('no-such-engine') },
   unavailable: {
@@ -218,43 +211,24 @@ const triggers: Record<Conv2dErrorCode, { names: string; run: () => unknown }> =
   'not-implemented': {
     names: 'forward',
     run: () =>
-      defineBackend(
-        'todo',
-        {
-          layouts: ['NCHW'],
-          groups: true,
-          dilation: true,
-          maxElements: 1e6,
-          accumulation: 'float32',
-          dxMethods: [],
+      defineBackend('todo', testCaps(), {
+        forward: () => {
+          throw new Conv2dError('not-implemented', {
+            argument: 'forward',
+            value: 'todo',
+            expected: 'an implementation',
+          });
         },
-        {
-          forward: () => {
-            throw new Conv2dError('not-implemented', {
-              argument: 'forward',
-              value: 'todo',
-              expected: 'an implementation',
-            });
-          },
-          backward: () => ({}),
-        },
-      ).forward(x, w),
+        backward: () => ({}),
+      }).forward(x, w),
   },
   disposed: {
     names: 'backend',
     run: () => {
-      const b = defineBackend(
-        'gone',
-        {
-          layouts: ['NCHW'],
-          groups: true,
-          dilation: true,
-          maxElements: 1e6,
-          accumulation: 'float32',
-          dxMethods: [],
-        },
-        { forward: () => new Float32Array(0), backward: () => ({}) },
-      );
+      const b = defineBackend('gone', testCaps(), {
+        forward: () => new Float32Array(0),
+        backward: () => ({}),
+      });
       b.dispose();
       return b.forward(x, w);
     },
@@ -262,18 +236,10 @@ const triggers: Record<Conv2dErrorCode, { names: string; run: () => unknown }> =
   'plan-mismatch': {
     names: 'x.shape',
     run: async () => {
-      const b = defineBackend(
-        'planned',
-        {
-          layouts: ['NCHW'],
-          groups: true,
-          dilation: true,
-          maxElements: 1e6,
-          accumulation: 'float32',
-          dxMethods: [],
-        },
-        { forward: () => new Float32Array(0), backward: () => ({}) },
-      );
+      const b = defineBackend('planned', testCaps(), {
+        forward: () => new Float32Array(0),
+        backward: () => ({}),
+      });
       const plan = await b.plan({ xShape: [1, 2, 5, 5], wShape: [3, 2, 3, 3] });
       await plan.setWeights(w);
       return plan.forward(t([1, 2, 5, 6]));

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  type Capabilities,
   type Conv2dBackend,
   defineBackend,
   type EnginePlan,
@@ -9,15 +8,9 @@ import {
   type Tensor,
   tensor,
 } from '../src/index.js';
+import { testCaps } from './caps.js';
 
-const caps: Capabilities = {
-  layouts: ['NCHW'],
-  groups: true,
-  dilation: true,
-  maxElements: 1e6,
-  accumulation: 'float32',
-  dxMethods: ['direct'],
-};
+const caps = testCaps({ dxMethods: ['direct'] });
 
 /**
  * A 1x1, one-channel convolution (y = w*x + b) written by hand, so every plan result has a

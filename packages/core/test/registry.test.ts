@@ -11,6 +11,7 @@ import {
   tensor,
   unregisterBackend,
 } from '../src/index.js';
+import { testCaps } from './caps.js';
 
 /** A provider that records the options each create got. */
 function recording(name: string, options?: readonly string[]) {
@@ -23,18 +24,10 @@ function recording(name: string, options?: readonly string[]) {
     probe: async () => ({ available: true }),
     create: async (variant, given) => {
       created.push(given);
-      return defineBackend(
-        variant ? `${name}:${variant}` : name,
-        {
-          layouts: ['NCHW'],
-          groups: true,
-          dilation: true,
-          maxElements: 1e6,
-          accumulation: 'float32',
-          dxMethods: [],
-        },
-        { forward: (d) => new Float32Array(d.ySize), backward: () => ({}) },
-      );
+      return defineBackend(variant ? `${name}:${variant}` : name, testCaps(), {
+        forward: (d) => new Float32Array(d.ySize),
+        backward: () => ({}),
+      });
     },
   };
   return { provider, created };
