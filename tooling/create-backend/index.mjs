@@ -63,6 +63,8 @@ function render(dir = '') {
 
 render();
 copyFileSync(join(root, 'LICENSE'), join(target, 'LICENSE'));
+// `files` ships it; changesets fill it at the first release
+writeFileSync(join(target, 'CHANGELOG.md'), fill('# @conv2d/backend-{{name}}\n'));
 writeFileSync(changeset, fill(readFileSync(join(templateDir, 'changeset.md.tmpl'), 'utf8')));
 console.log(`created ${relative(root, target)} and ${relative(root, changeset)}`);
 
