@@ -45,13 +45,31 @@ function rowProducts(d: ConvDescription, term: (l: number, q: number) => string,
   return [...weights, ...products].join(`\n${indent}`);
 }
 
-/** `r<o> = row[base + o]` for each offset o, 0 outside [0, width): one load per distinct column. */
-function rowLoads(offsets: number[], base: string, width: number, row: string, indent: string) {
+/**
+ * Per thread, before any loop: for each column offset o, whether `base + o` lies in [0, width)
+ * (`k<o>`, 1 or 0) and the column itself (`i<o>`), so the loops test a flag instead of redoing
+ * the bounds arithmetic for every channel.
+ */
+function columnFlags(offsets: number[], base: string, width: number) {
+  return offsets
+    .map((o) => {
+      const s = suffix(o);
+      return `const i${s} = ${base} + ${o};
+  let k${s} = 0;
+  if (i${s} >= 0 && i${s} < ${width}) {
+    k${s} = 1;
+  }`;
+    })
+    .join('\n  ');
+}
+
+/** `r<o> = row[i<o>]`, or 0 where `k<o>` says the column is outside: one load per column. */
+function rowLoads(offsets: number[], row: string, indent: string) {
   return offsets
     .map(
       (o) => `let r${suffix(o)} = 0;
-${indent}if (${base} + ${o} >= 0 && ${base} + ${o} < ${width}) {
-${indent}  r${suffix(o)} = ${row}[${base} + ${o}];
+${indent}if (k${suffix(o)} > 0) {
+${indent}  r${suffix(o)} = ${row}[i${suffix(o)}];
 ${indent}}`,
     )
     .join(`\n${indent}`);
@@ -78,13 +96,14 @@ export function forwardBlockSource(desc: ConvDescription): KernelSource | null {
     ),
   ].sort((a, b) => a - b);
   if (offsets.length > MAX_ROW_LOADS) return null;
-  const loads = rowLoads(offsets, 'iw0', d.inWidth, 'x[xz][ih]', '        ');
+  const loads = rowLoads(offsets, 'x[xz][ih]', '        ');
   const source = `function(x, wt${d.hasBias ? ', b' : ''}) {
   const iw0 = this.thread.x * ${4 * d.strideWidth} - ${d.padLeft};
   const h = this.thread.y;
   const n = Math.floor((this.thread.z + 0.5) / ${d.outChannels});
   const co = this.thread.z - n * ${d.outChannels};
   const c0 = n * ${d.inChannels} + Math.floor((co + 0.5) / ${d.outChannelsPerGroup}) * ${d.inChannelsPerGroup};
+  ${columnFlags(offsets, 'iw0', d.inWidth)}
   let s0 = 0; let s1 = 0; let s2 = 0; let s3 = 0;
   for (let ci = 0; ci < ${d.inChannelsPerGroup}; ci++) {
     const xz = c0 + ci;
@@ -115,11 +134,13 @@ export function dxBlockSource(desc: ConvDescription): KernelSource | null {
     range(kw).map((q) => ({ l, q, o: l - q * d.dilationWidth })),
   );
   let loads: string;
+  let flags = '';
   let term: (l: number, q: number) => string;
   if (d.strideWidth === 1) {
     const offsets = [...new Set(pairs.map((p) => p.o))].sort((a, b) => a - b);
     if (offsets.length > MAX_ROW_LOADS) return null;
-    loads = rowLoads(offsets, 'tw0', d.outWidth, 'dy[yz][oh]', '            ');
+    flags = columnFlags(offsets, 'tw0', d.outWidth);
+    loads = rowLoads(offsets, 'dy[yz][oh]', '            ');
     term = (l, q) => `r${suffix(l - q * d.dilationWidth)}`;
   } else {
     if (pairs.length > MAX_ROW_LOADS) return null;
@@ -143,14 +164,20 @@ export function dxBlockSource(desc: ConvDescription): KernelSource | null {
   const c = this.thread.z - n * ${d.inChannels};
   const g = Math.floor((c + 0.5) / ${d.inChannelsPerGroup});
   const ci = c - g * ${d.inChannelsPerGroup};
+  ${flags}
   let s0 = 0; let s1 = 0; let s2 = 0; let s3 = 0;
   for (let k = 0; k < ${d.outChannelsPerGroup}; k++) {
     const co = g * ${d.outChannelsPerGroup} + k;
     const yz = n * ${d.outChannels} + co;
     for (let m = 0; m < ${d.kernelHeight}; m++) {
-      const th = h + ${d.padTop} - m * ${d.dilationHeight};
+      ${
+        d.strideHeight === 1
+          ? `const oh = h + ${d.padTop} - m * ${d.dilationHeight};
+      if (oh >= 0 && oh < ${d.outHeight}) {`
+          : `const th = h + ${d.padTop} - m * ${d.dilationHeight};
       const oh = Math.floor((th + 0.5) / ${d.strideHeight});
-      if (th >= 0 && oh < ${d.outHeight} && oh * ${d.strideHeight} === th) {
+      if (th >= 0 && oh < ${d.outHeight} && oh * ${d.strideHeight} === th) {`
+      }
             ${loads}
             ${rowProducts(d, term, '            ')}
       }
@@ -162,20 +189,70 @@ export function dxBlockSource(desc: ConvDescription): KernelSource | null {
   return rowBlock(source, dims, Math.max(d.outChannelsPerGroup, d.kernelHeight));
 }
 
-/** dW of one kernel row (Kw <= 4 lanes) per thread (NCHW). */
+/**
+ * The output columns whose window lies inside the input for every kernel column, [lo, hi):
+ * their dW loop needs no bounds checks.
+ */
+function interiorColumns(d: ConvDescription): [number, number] {
+  const lo = Math.min(Math.ceil(d.padLeft / d.strideWidth), d.outWidth);
+  const last = d.inWidth - 1 + d.padLeft - (d.kernelWidth - 1) * d.dilationWidth;
+  const hi = last < 0 ? 0 : Math.min(Math.floor(last / d.strideWidth) + 1, d.outWidth);
+  return [lo, Math.max(lo, hi)];
+}
+
+/**
+ * dW of one kernel row (Kw <= 4 lanes) per thread (NCHW). The columns are summed in three
+ * loops with literal bounds: the edges with bounds checks, the interior without; with stride 1
+ * and no dilation the interior keeps the row's last Kw inputs in registers (one load per
+ * column instead of Kw).
+ */
 export function dwBlockSource(desc: ConvDescription): KernelSource | null {
   const d = desc;
   const kw = d.kernelWidth;
   if (d.layout !== 'NCHW' || kw > 4) return null;
-  const loads = range(kw)
+  const [lo, hi] = interiorColumns(d);
+  const at = (q: number) => `iw0 + ${q * d.dilationWidth}`;
+  const checked = range(kw)
     .map(
-      (
-        q,
-      ) => `if (iw0 + ${q * d.dilationWidth} >= 0 && iw0 + ${q * d.dilationWidth} < ${d.inWidth}) {
-              s${q} += v * x[xz][ih][iw0 + ${q * d.dilationWidth}];
+      (q) => `if (${at(q)} >= 0 && ${at(q)} < ${d.inWidth}) {
+              s${q} += v * x[xz][ih][${at(q)}];
             }`,
     )
     .join('\n            ');
+  const edge = (from: number, to: number) =>
+    from >= to
+      ? ''
+      : `for (let ow = ${from}; ow < ${to}; ow++) {
+          const v = dy[yz][oh][ow];
+          const iw0 = ow * ${d.strideWidth} - ${d.padLeft};
+            ${checked}
+        }`;
+  const rolling = d.strideWidth === 1 && d.dilationWidth === 1;
+  let interior = '';
+  if (lo < hi && rolling) {
+    const last = kw - 1;
+    interior = `${range(last)
+      .map((q) => `let a${q} = x[xz][ih][${lo - d.padLeft + q}];`)
+      .join('\n        ')}
+        for (let ow = ${lo}; ow < ${hi}; ow++) {
+          const v = dy[yz][oh][ow];
+          const a${last} = x[xz][ih][ow + ${last - d.padLeft}];
+          ${range(kw)
+            .map((q) => `s${q} += v * a${q};`)
+            .join(' ')}
+          ${range(last)
+            .map((q) => `a${q} = a${q + 1};`)
+            .join(' ')}
+        }`;
+  } else if (lo < hi) {
+    interior = `for (let ow = ${lo}; ow < ${hi}; ow++) {
+          const v = dy[yz][oh][ow];
+          const iw0 = ow * ${d.strideWidth} - ${d.padLeft};
+          ${range(kw)
+            .map((q) => `s${q} += v * x[xz][ih][${at(q)}];`)
+            .join('\n          ')}
+        }`;
+  }
   const source = `function(dy, x) {
   const m = this.thread.x;
   const co = this.thread.z;
@@ -189,11 +266,9 @@ export function dwBlockSource(desc: ConvDescription): KernelSource | null {
     for (let oh = 0; oh < ${d.outHeight}; oh++) {
       const ih = oh * ${d.strideHeight} + m * ${d.dilationHeight} - ${d.padTop};
       if (ih >= 0 && ih < ${d.inHeight}) {
-        for (let ow = 0; ow < ${d.outWidth}; ow++) {
-          const v = dy[yz][oh][ow];
-          const iw0 = ow * ${d.strideWidth} - ${d.padLeft};
-            ${loads}
-        }
+        ${edge(0, lo)}
+        ${interior}
+        ${edge(hi, d.outWidth)}
       }
     }
   }
