@@ -4,12 +4,14 @@ import { type BrowserBackend, browserBackends } from './backends.js';
 /*
  * Runs every PyTorch fixture on every backend that works in this browser and publishes the
  * results as `window.__results` (read by test-browser/conformance.test.ts) and as a table.
+ * `?run=<spec>,...` runs only those specs and lists the others as `not run` (the browser test
+ * runs the oracle; `pnpm conformance --browser` runs every fixture on every spec in CI).
  */
 
 export interface BackendReport {
   spec: string;
-  /** 'ran', or why the backend was not run here. */
-  status: 'ran' | `unavailable: ${string}`;
+  /** 'ran', 'not run' (left out by `?run=`), or why the backend cannot run here. */
+  status: 'ran' | 'not run' | `unavailable: ${string}`;
   cases: { name: string; passed: boolean; message: string }[];
   ms: number;
 }
@@ -44,10 +46,14 @@ function glInfo(kind: 'webgl' | 'webgl2'): string {
   return `${gl.getParameter(gl.VERSION)}, max texture ${gl.getParameter(gl.MAX_TEXTURE_SIZE)}, ${floats} ${gl.getExtension(floats) ? 'yes' : 'no'}`;
 }
 
-async function runBackend(b: BrowserBackend): Promise<BackendReport> {
+async function runBackend(
+  b: BrowserBackend,
+  wanted: (spec: string) => boolean,
+): Promise<BackendReport> {
   if (b.unavailable !== null) {
     return { spec: b.spec, status: `unavailable: ${b.unavailable}`, cases: [], ms: 0 };
   }
+  if (!wanted(b.spec)) return { spec: b.spec, status: 'not run', cases: [], ms: 0 };
   const start = performance.now();
   let backend: Awaited<ReturnType<BrowserBackend['create']>>;
   try {
@@ -105,10 +111,12 @@ async function main(): Promise<void> {
   };
   window.__results = results;
   const status = document.getElementById('status') as HTMLElement;
+  const only = new URLSearchParams(location.search).get('run')?.split(',');
+  const wanted = (spec: string) => only?.includes(spec) ?? true;
   try {
     for (const b of await browserBackends()) {
       status.textContent = `running ${b.spec}…`;
-      results.backends.push(await runBackend(b));
+      results.backends.push(await runBackend(b, wanted));
       render(results);
     }
     status.textContent = `${fixtures.length} fixtures, ${results.backends.length} backends`;

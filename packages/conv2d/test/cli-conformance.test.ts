@@ -1,16 +1,14 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundledFixturesDir } from '@conv2d/conformance/node';
 import {
   type BackendProvider,
   Conv2dError,
   registerBackend,
   unregisterBackend,
 } from '@conv2d/core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { conformanceCommand } from '../src/cli/conformance.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { standardProviders } from '../src/index.js';
+import { dumped, fixtureFolder, run } from './cli-run.js';
 
 const naive = standardProviders.find((p) => p.name === 'naive') as BackendProvider;
 
@@ -48,31 +46,13 @@ let fixtures = '';
 beforeAll(() => {
   registerBackend(naive);
   registerBackend(planless);
-  root = mkdtempSync(join(tmpdir(), 'conv2d-cli-'));
-  fixtures = join(root, 'fixtures');
-  mkdirSync(fixtures);
-  for (const file of cases) copyFileSync(join(bundledFixturesDir, file), join(fixtures, file));
+  ({ root, fixtures } = fixtureFolder('conv2d-cli-', cases));
 });
 afterAll(() => {
   unregisterBackend('naive');
   unregisterBackend('planless');
   rmSync(root, { recursive: true, force: true });
 });
-
-async function run(...argv: string[]): Promise<{ code: number; lines: string[] }> {
-  const lines: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((line: string) => lines.push(line));
-  const error = vi.spyOn(console, 'error').mockImplementation((line: string) => lines.push(line));
-  try {
-    return { code: await conformanceCommand(argv), lines };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
-
-const dumped = (dir: string, spec: string, file: string) =>
-  JSON.parse(readFileSync(join(dir, spec, file), 'utf8'));
 
 describe('pnpm conformance --api plan', () => {
   it('runs every case through a plan with the output and dumps of the one-shot calls', async () => {

@@ -16,7 +16,9 @@ const USAGE = `usage: conv2d <command> [options] [--import <module>]...
       every backend spec, whether it runs here and why not, its capabilities, and the one
       selected here
   conv2d conformance --backend <spec|all> --fixtures <dir> [--dump <dir>] [--api call|plan]
-      runs conformance fixtures on a backend (needs @conv2d/conformance)
+                     [--browser]
+      runs conformance fixtures on a backend (needs @conv2d/conformance); --browser runs them
+      in headless Chromium with WebGL and WebGPU on SwiftShader (from the conv2d repository)
 
   --import <module>  loads a module first (a path or a package name): it registers a backend,
                      or exports \`backendProvider\`, which is registered (check your own engine)`;

@@ -1,12 +1,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ConformanceApi } from '@conv2d/conformance/runner';
-import { createBackend } from '@conv2d/core';
-import { probeAll, probeSpec, type SpecAvailability } from './specs.js';
+import type { ConformanceApi, FixtureFile } from '@conv2d/conformance/runner';
+import { resolveBackendSpec } from '@conv2d/core';
+import { openBrowserHost } from './browser-host.js';
+import type { ConformanceHost } from './hosts.js';
+import { nodeHost } from './node-host.js';
 
 const USAGE =
-  'usage: conv2d conformance --backend <spec|all> --fixtures <dir> [--dump <dir>] [--api call|plan]';
+  'usage: conv2d conformance --backend <spec|all> --fixtures <dir> [--dump <dir>] [--api call|plan] [--browser]';
 
 /**
  * The suite's runner, loaded only by this command: `conv2d backends` works without
@@ -36,7 +38,9 @@ async function loadSuite() {
  * unavailable; a spec named explicitly that cannot run here is a failure (exit 1), never
  * replaced by another. `--api plan` runs each case through a plan (plan, setWeights, forward
  * with save, backward from the saved state) instead of the one-shot calls; output and dumps
- * keep their format. Returns the exit code.
+ * keep their format. `--browser` runs the cases in headless Chromium (WebGL and WebGPU on
+ * SwiftShader) on the backends the page registers there, with the same output, dumps and exit
+ * codes; when Chromium cannot run, every spec asked for is unavailable. Returns the exit code.
  */
 export async function conformanceCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -46,6 +50,7 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
       fixtures: { type: 'string' },
       dump: { type: 'string' },
       api: { type: 'string', default: 'call' },
+      browser: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -69,8 +74,35 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
     console.error(`no *.json cases in ${values.fixtures}`);
     return 2;
   }
-  const targets: SpecAvailability[] =
-    values.backend === 'all' ? await probeAll() : [await probeSpec(values.backend)];
+  let host: ConformanceHost;
+  if (values.browser) {
+    // an unknown name or variant is core's typed error, as in Node, before Chromium starts
+    if (values.backend !== 'all') resolveBackendSpec(values.backend);
+    const opened = await openBrowserHost();
+    if ('unavailable' in opened) {
+      console.log(`UNAVAILABLE ${values.backend} (browser): ${opened.unavailable}`);
+      console.log('0 passed, 0 failed');
+      return 1;
+    }
+    host = opened;
+  } else {
+    host = nodeHost(runFixture);
+  }
+  try {
+    return await runTargets(host, values.backend, fixtures, api, values.dump);
+  } finally {
+    await host.close();
+  }
+}
+
+async function runTargets(
+  host: ConformanceHost,
+  backendArg: string,
+  fixtures: FixtureFile[],
+  api: ConformanceApi,
+  dump: string | undefined,
+): Promise<number> {
+  const targets = await host.probe(backendArg);
   let passed = 0;
   let failed = 0;
   let unavailable = 0;
@@ -78,22 +110,22 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
     if (!target.available) {
       console.log(`UNAVAILABLE ${target.spec}: ${target.reason ?? 'cannot run here'}`);
       // with `all`, the availability table is informative; a named spec must run
-      if (values.backend !== 'all') unavailable++;
+      if (backendArg !== 'all') unavailable++;
       continue;
     }
-    const backend = await createBackend(target.spec);
+    const backend = await host.open(target.spec);
     try {
-      const dumpDir = values.dump ? join(values.dump, target.spec.replaceAll(':', '-')) : null;
+      const dumpDir = dump ? join(dump, target.spec.replaceAll(':', '-')) : null;
       if (dumpDir) mkdirSync(dumpDir, { recursive: true });
       for (const { file, fixture } of fixtures) {
-        const result = await runFixture(backend, fixture, api);
+        const result = await backend.run(fixture, api);
         if (result.passed) passed++;
         else failed++;
         console.log(`${result.passed ? 'PASS' : 'FAIL'} ${target.spec} ${file}: ${result.message}`);
         if (dumpDir) writeFileSync(join(dumpDir, file), `${JSON.stringify(result.dump)}\n`);
       }
     } finally {
-      backend.dispose();
+      await backend.close();
     }
   }
   console.log(`${passed} passed, ${failed} failed`);
