@@ -1,5 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 
+export type { Browser, Page };
+
 export declare const CHROMIUM_PATH: string;
 export declare const CHROMIUM_ARGS: readonly string[];
 export declare function launchChromium(): Promise<Browser>;
@@ -26,3 +28,6 @@ export declare function withPage<T>(
   path: string,
   use: (page: Page, pageErrors: string[]) => Promise<T>,
 ): Promise<T>;
+
+/** `promise`, or a rejection naming `what` after `ms` milliseconds. */
+export declare function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T>;

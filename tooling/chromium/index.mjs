@@ -89,3 +89,15 @@ export async function withPage(serve, path, use) {
     await server.close();
   }
 }
+
+/**
+ * `promise`, or a rejection naming `what` after `ms` milliseconds: a page call that hangs
+ * (a lost GPU context, a wedged engine) fails its case instead of stalling the run.
+ */
+export function within(ms, what, promise) {
+  let timer;
+  const cap = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took over ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, cap]).finally(() => clearTimeout(timer));
+}

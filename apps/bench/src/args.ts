@@ -10,11 +10,13 @@ export interface BenchArgs {
   out: string | null;
   /** Extra modules whose backendProvider is registered (`--provider`, repeatable). */
   providers: string[];
+  /** Run in headless Chromium (our GPU modes and im2col beside tfjs webgpu/webgl/wasm). */
+  browser: boolean;
   help: boolean;
 }
 
 export const USAGE =
-  'usage: pnpm bench [--quick] [--backends a,b] [--peers] [--out <dir>] [--layers A,B] [--provider <module>]...';
+  'usage: pnpm bench [--quick] [--backends a,b] [--peers] [--out <dir>] [--layers A,B] [--provider <module>]... [--browser]';
 
 const list = (v: string | undefined): string[] =>
   v
@@ -35,6 +37,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       layers: { type: 'string' },
       out: { type: 'string' },
       provider: { type: 'string', multiple: true },
+      browser: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -51,6 +54,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     layers: list(values.layers),
     out: values.out ?? null,
     providers: values.provider ?? [],
+    browser: values.browser ?? false,
     help: values.help ?? false,
   };
 }

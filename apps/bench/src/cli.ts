@@ -1,15 +1,89 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createBackend, describeConv } from '@conv2d/core';
-import { parseBenchArgs, USAGE } from './args.js';
+import { type Conv2dBackend, createBackend, describeConv } from '@conv2d/core';
+import { type BenchArgs, parseBenchArgs, USAGE } from './args.js';
+import { runBrowserBench, selectBrowserEngines } from './browser-bench.js';
 import { renderChart } from './chart.js';
 import { modesOf, registryEngines, selectEngines } from './discover.js';
-import { LAYERS, layerOptions, layerShapes, quickLayer, selectLayers } from './layers.js';
+import {
+  LAYERS,
+  type Layer,
+  layerOptions,
+  layerShapes,
+  quickLayer,
+  selectLayers,
+  TARGET_LAYER,
+} from './layers.js';
 import { describeMachine } from './machine.js';
+import { PASSES } from './passes.js';
 import { progressReporter } from './progress.js';
+import { registerProviders } from './providers.js';
 import { consoleTable, markdown } from './report.js';
-import { type Results, rankAgainstPeers } from './results.js';
-import { DEFAULT_METHOD, QUICK_METHOD, runBench } from './runner.js';
+import { type EngineInfo, type Results, type Row, rankAgainstPeers } from './results.js';
+import { DEFAULT_METHOD, type Method, QUICK_METHOD, runBench } from './runner.js';
+
+type Engines = { rows: Row[]; engines: EngineInfo[] };
+
+/** Every engine in Node: children per engine and layer (runner.ts). */
+async function nodeRows(
+  args: BenchArgs,
+  layers: Layer[],
+  method: Method,
+  oracle: Conv2dBackend,
+): Promise<Engines> {
+  const engines = selectEngines(await registryEngines(args.providers), args.backends, args.peers);
+  for (const e of engines) {
+    if (!e.available) console.log(`unavailable: ${e.def.name} (${e.reason ?? 'cannot run here'})`);
+  }
+  const available = engines.filter((e) => e.available).map((e) => e.def.name);
+  console.log(`engines: ${available.join(', ')}`);
+  const progress = progressReporter();
+  const rows = await runBench({
+    layers,
+    engines,
+    method,
+    oracle,
+    providers: args.providers,
+    onProgress: progress.update,
+  });
+  progress.end();
+  return {
+    rows,
+    engines: engines.map((e) => ({
+      name: e.def.name,
+      peer: e.def.peer,
+      modes: modesOf(e.def),
+      available: e.available,
+      ...(e.reason ? { reason: e.reason } : {}),
+    })),
+  };
+}
+
+/** `--browser`: our GPU modes and im2col beside tfjs in headless Chromium (browser-bench.ts). */
+async function browserRows(
+  args: BenchArgs,
+  layers: Layer[],
+  method: Method,
+  oracle: Conv2dBackend,
+): Promise<Engines> {
+  const engines = selectBrowserEngines(args.backends);
+  console.log(`engines: ${engines.map((e) => e.name).join(', ')}`);
+  const progress = progressReporter();
+  const total = engines.length * layers.length * PASSES.length;
+  let done = 0;
+  const result = await runBrowserBench({
+    layers,
+    engines,
+    method,
+    oracle,
+    onProgress: (label, row) => {
+      if (row) done++;
+      progress.update({ done, total, label, ...(row ? { row } : {}) });
+    },
+  });
+  progress.end();
+  return result;
+}
 
 async function main(): Promise<number> {
   let args: ReturnType<typeof parseBenchArgs>;
@@ -23,33 +97,21 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const layers = selectLayers(LAYERS, args.layers).map((l) => (args.quick ? quickLayer(l) : l));
-  const engines = selectEngines(await registryEngines(args.providers), args.backends, args.peers);
+  // the browser bench adds layer T, the GPU target the issue's SwiftShader figures name
+  const layerSet = args.browser ? [...LAYERS, TARGET_LAYER] : LAYERS;
+  const layers = selectLayers(layerSet, args.layers).map((l) => (args.quick ? quickLayer(l) : l));
   const method = args.quick ? QUICK_METHOD : DEFAULT_METHOD;
   const command = ['pnpm bench', ...process.argv.slice(2)].join(' ');
   const machine = describeMachine(command, args.quick);
-  console.log(`conv2d bench on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
-  for (const e of engines) {
-    if (!e.available) console.log(`unavailable: ${e.def.name} (${e.reason ?? 'cannot run here'})`);
-  }
   console.log(
-    `engines: ${engines
-      .filter((e) => e.available)
-      .map((e) => e.def.name)
-      .join(', ')}`,
+    `conv2d bench on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}${args.browser ? ', in headless Chromium (SwiftShader)' : ''}`,
   );
   const started = performance.now();
-  const progress = progressReporter();
+  await registerProviders(args.providers);
   const oracle = await createBackend('naive');
-  const rows = await runBench({
-    layers,
-    engines,
-    method,
-    oracle,
-    providers: args.providers,
-    onProgress: progress.update,
-  });
-  progress.end();
+  const { rows, engines } = args.browser
+    ? await browserRows(args, layers, method, oracle)
+    : await nodeRows(args, layers, method, oracle);
   oracle.dispose();
   rankAgainstPeers(rows);
   console.log(`\n${consoleTable(rows)}`);
@@ -59,8 +121,9 @@ async function main(): Promise<number> {
     method: {
       ...method,
       passes: 'forward; dx (input gradient); dw (weight + bias gradients)',
-      modes:
-        'call: one-shot forward/backward on plain arrays; plan: plan + setWeights once, forward with save, backward from the saved state, results into reused out buffers (resident and read back in the timed region for gpujs); peers: plan, as their users run them',
+      modes: args.browser
+        ? 'plan only, in headless Chromium (WebGL and WebGPU on SwiftShader): plan + setWeights once, forward with save, backward from the saved state; gpujs and tfjs on resident tensors, results read back in the timed region; im2col into reused buffers'
+        : 'call: one-shot forward/backward on plain arrays; plan: plan + setWeights once, forward with save, backward from the saved state, results into reused out buffers (resident and read back in the timed region for gpujs); peers: plan, as their users run them',
     },
     layers: layers.map((l) => {
       const s = layerShapes(l);
@@ -70,13 +133,7 @@ async function main(): Promise<number> {
         flops: describeConv(s.x, s.w, s.b, layerOptions(l)).flops,
       };
     }),
-    engines: engines.map((e) => ({
-      name: e.def.name,
-      peer: e.def.peer,
-      modes: modesOf(e.def),
-      available: e.available,
-      ...(e.reason ? { reason: e.reason } : {}),
-    })),
+    engines,
     rows,
   };
   if (args.out) {

@@ -79,6 +79,11 @@ async function acceptsThreads(spec: string): Promise<boolean> {
   }
 }
 
+/** `--backends` matching: an exact engine name, or `prefix*`. */
+export function matchesEngine(name: string, pattern: string): boolean {
+  return pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern;
+}
+
 /**
  * `--backends a,b` (exact engine names, or `prefix*`): keeps those engines, peers included
  * when named. Without it: every registry engine, and the peers with `--peers`.
@@ -91,8 +96,7 @@ export function selectEngines(
   const peerEntries: EngineEntry[] = PEERS.map((def) => ({ def, available: true }));
   if (patterns.length === 0) return [...registry, ...(peers ? peerEntries : [])];
   const all = [...registry, ...peerEntries];
-  const matches = (name: string, p: string) =>
-    p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p;
+  const matches = matchesEngine;
   for (const p of patterns) {
     if (!all.some((e) => matches(e.def.name, p))) {
       throw new Error(

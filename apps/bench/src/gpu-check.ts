@@ -30,23 +30,8 @@ import {
   type Tensor,
   type Wanted,
 } from '@conv2d/core';
-import { LAYERS, type Layer, layerOptions, layerShapes, selectLayers } from './layers.js';
+import { LAYERS, layerOptions, layerShapes, selectLayers, TARGET_LAYER } from './layers.js';
 import { median } from './stats.js';
-
-/** Issue 4's target layer: N8 Cin64 56x56 Cout64 3x3 pad 1 (cuDNN fp32 ~19,000 GFLOP/s on an H200). */
-const TARGET: Layer = {
-  name: 'T 3x3 c64 n8 56px (GPU target)',
-  id: 'T',
-  batch: 8,
-  inChannels: 64,
-  height: 56,
-  width: 56,
-  outChannels: 64,
-  kernel: 3,
-  stride: 1,
-  padding: 1,
-  groups: 1,
-};
 
 const PASSES: { pass: 'forward' | 'dx' | 'dw'; wanted?: Wanted }[] = [
   { pass: 'forward' },
@@ -94,7 +79,7 @@ async function main(): Promise<number> {
   const rows: Record<string, unknown>[] = [];
   const ids = values.layers ? values.layers.split(',') : [];
   let other: GpujsBackend | null = null;
-  for (const layer of selectLayers([TARGET, ...LAYERS], ids)) {
+  for (const layer of selectLayers([TARGET_LAYER, ...LAYERS], ids)) {
     const shapes = layerShapes(layer);
     const options = layerOptions(layer);
     const random = seededRandom(42);

@@ -53,6 +53,22 @@ export const LAYERS: readonly Layer[] = [
 ];
 
 /**
+ * Issue 4's GPU target layer: N8 Cin64 56x56 Cout64 3x3 pad 1 (cuDNN fp32 ~19,000 GFLOP/s on an
+ * H200). The GPU check and the browser bench run it after the layer set.
+ */
+export const TARGET_LAYER: Layer = layer(
+  'T',
+  '3x3 c64 n8 56px (GPU target)',
+  8,
+  64,
+  56,
+  64,
+  3,
+  1,
+  1,
+);
+
+/**
  * `--quick`: the same layers (names, channels, kernels, strides) on images 8x smaller and
  * batches of at most 2, so that a smoke run of every engine stays under two minutes.
  */

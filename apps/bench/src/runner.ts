@@ -109,7 +109,7 @@ function expectOk(r: Reply): Extract<Reply, { ok: true }> {
   return r;
 }
 
-function checkedLabel(l: Layer, slices: readonly Slice[]): string {
+export function checkedLabel(l: Layer, slices: readonly Slice[]): string {
   if (slices.length === 1 && isWhole(l, slices[0] as Slice)) return 'naive, whole layer';
   return `naive on slices ${slices.map(describeSlice).join(' and ')}`;
 }

@@ -10,6 +10,7 @@ describe('parseBenchArgs', () => {
       layers: [],
       out: null,
       providers: [],
+      browser: false,
       help: false,
     });
   });

@@ -31,17 +31,6 @@ function browserParts(): { page: string; harness: string } | null {
   return null;
 }
 
-function withTimeout<T>(what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} took over ${CASE_TIMEOUT_MS / 1000} s`)),
-      CASE_TIMEOUT_MS,
-    );
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 type Harness = typeof import('../../../../tooling/chromium/index.mjs');
 
 /**
@@ -84,7 +73,8 @@ export async function openBrowserHost(): Promise<ConformanceHost | { unavailable
   type PageWindow = { conv2dConformance: PageApi };
   const host: ConformanceHost = {
     async probe(backend) {
-      return withTimeout(
+      return harness.within(
+        CASE_TIMEOUT_MS,
         'probing',
         page.evaluate(
           (b) => (globalThis as unknown as PageWindow).conv2dConformance.probe(b),
@@ -94,25 +84,29 @@ export async function openBrowserHost(): Promise<ConformanceHost | { unavailable
     },
     async open(spec): Promise<OpenBackend> {
       await load();
-      await withTimeout(
+      await harness.within(
+        CASE_TIMEOUT_MS,
         `creating ${spec}`,
         page.evaluate((s) => (globalThis as unknown as PageWindow).conv2dConformance.open(s), spec),
       );
       return {
         // a case that hangs or crashes the page fails, and the run goes on to report the rest
         run: (fixture, api) =>
-          withTimeout(
-            `${spec} ${fixture.name}`,
-            page.evaluate(
-              ([f, a]) => (globalThis as unknown as PageWindow).conv2dConformance.run(f, a),
-              [fixture, api] as const,
-            ),
-          ).catch((e: Error) => ({
-            name: fixture.name,
-            passed: false,
-            message: `threw ${e.message}`,
-            dump: { error: e.message },
-          })),
+          harness
+            .within(
+              CASE_TIMEOUT_MS,
+              `${spec} ${fixture.name}`,
+              page.evaluate(
+                ([f, a]) => (globalThis as unknown as PageWindow).conv2dConformance.run(f, a),
+                [fixture, api] as const,
+              ),
+            )
+            .catch((e: Error) => ({
+              name: fixture.name,
+              passed: false,
+              message: `threw ${e.message}`,
+              dump: { error: e.message },
+            })),
         close: () =>
           page.evaluate(() => (globalThis as unknown as PageWindow).conv2dConformance.close()),
       };
