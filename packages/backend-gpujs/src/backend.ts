@@ -142,7 +142,7 @@ export const backendProvider: BackendProvider = {
     if (!isMode(variant)) return { available: false, reason: `unknown gpujs mode ${variant}` };
     return probeMode(variant);
   },
-  options: ['kernels'],
+  options: ['mode', 'kernels'],
   create(variant, options?: BackendCreateOptions) {
     const mode = variant ?? options?.mode;
     const kernels = options?.kernels as KernelFamily | undefined;

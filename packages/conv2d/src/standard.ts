@@ -30,7 +30,7 @@ const im2col = lazyBackendProvider({
 const gpujs = lazyBackendProvider({
   name: 'gpujs',
   variants: ['cpu', 'webasm', 'headlessgl', 'webgl2', 'webgl', 'webgpu'],
-  options: ['mode'],
+  options: ['mode', 'kernels'],
   description:
     'gpu.js kernels: webgpu (Dawn or the browser), webgl2/webgl (browser), headlessgl (WebGL via headless-gl), webasm (WebAssembly SIMD), cpu (JavaScript)',
   packageName: '@conv2d/backend-gpujs',

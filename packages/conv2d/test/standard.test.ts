@@ -14,7 +14,7 @@ describe('standard providers', () => {
       const engine = engines[lazy.name as keyof typeof engines];
       expect([lazy.variants, lazy.description]).toEqual([engine.variants, engine.description]);
       // the create options core lets through are the ones the engine's provider declares or reads
-      const declared = engine.options ?? (lazy.name === 'gpujs' ? ['mode'] : []);
+      const declared = engine.options ?? [];
       expect(lazy.options ?? []).toEqual(declared);
     }
   });
