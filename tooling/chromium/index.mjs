@@ -55,7 +55,15 @@ export async function servePage({ root, cacheDir, allow = [], alias = {}, optimi
     logLevel: 'warn',
     clearScreen: false,
     configFile: false,
-    server: { port: 0, host: '127.0.0.1', fs: { allow: [searchForWorkspaceRoot(root), ...allow] } },
+    server: {
+      port: 0,
+      host: '127.0.0.1',
+      fs: { allow: [searchForWorkspaceRoot(root), ...allow] },
+      // no file watching and no HMR client: a package rebuilt while a run goes on (other work
+      // in the same checkout) must not reload the page under it
+      watch: null,
+      hmr: false,
+    },
     resolve: { alias },
     // only the listed dependencies are pre-bundled, before the page loads: a dependency Vite
     // discovered later would make it reload the page in the middle of a run

@@ -4,7 +4,8 @@
 #   bash apps/bench/scripts/gpu-check.sh [--mode webgpu] [--reps 5]
 # Prints every fixture's result on gpujs:webgpu, then GFLOP/s per layer and pass with where each
 # call's time went (submit, device wait+readback, gpu.js shaping, unpack; layer T also with
-# lanes 1); writes
+# lanes 1), and beside each layer tfjs-webgpu (@tensorflow/tfjs-backend-webgpu, bundled) on the
+# same Dawn device, resident tensors, with our time / its time (--no-tfjs leaves it out); writes
 # $OUT/gpu-check.json when $OUT is set.
 set -euo pipefail
 source .device-carry/prelude.sh

@@ -17,8 +17,11 @@ import {
   type Reference,
 } from './verify.js';
 
-/** A page call that takes longer than this fails its cell (SwiftShader is slow, not stuck). */
-const CALL_CAP_MS = 180_000;
+/**
+ * A page call that takes longer than this fails its cell: SwiftShader is slow, but a prepared
+ * pass of the largest layer uploads and compiles in well under this.
+ */
+const CALL_CAP_MS = 60_000;
 
 type PageWindow = { conv2dBench: BenchPage };
 
@@ -70,6 +73,7 @@ export async function runBrowserBench(
   };
   const rows: Row[] = [];
   const engines: EngineInfo[] = [];
+  const rates = new Map<string, number>();
   const serve = {
     root: fileURLToPath(new URL('../browser/', import.meta.url)),
     cacheDir: fileURLToPath(new URL('../node_modules/.vite-browser-bench', import.meta.url)),
@@ -81,9 +85,27 @@ export async function runBrowserBench(
       '@tensorflow/tfjs-backend-wasm',
     ],
   };
-  await withPage(serve, '/', async (page, pageErrors) => {
-    await page.waitForFunction(() => 'conv2dBench' in globalThis, null, { timeout: 120_000 });
-    const bench = remote(page);
+  await withPage(serve, '/', async (first, pageErrors) => {
+    let page = first;
+    const url = page.url();
+    const ready = () =>
+      page.waitForFunction(() => 'conv2dBench' in globalThis, null, { timeout: 120_000 });
+    await ready();
+    let bench = remote(page);
+    // A call that timed out may still hold its page (a shader compile cannot be interrupted)
+    // and a lost GPU device stays lost: the next cell gets a new page, in a new renderer.
+    const freshPage = async (engine: BrowserEngine) => {
+      const old = page;
+      const browser = old.context().browser();
+      if (!browser) throw new Error('the page has no browser to open another in');
+      page = await browser.newPage();
+      void old.close({ runBeforeUnload: false }).catch(() => undefined);
+      page.on('pageerror', (e) => pageErrors.push(e.message));
+      await page.goto(url);
+      await ready();
+      bench = remote(page);
+      await bench.open(engine.name);
+    };
     for (const engine of o.engines) {
       const unavailable = await bench.open(engine.name);
       engines.push({
@@ -98,17 +120,32 @@ export async function runBrowserBench(
         continue;
       }
       for (const layer of o.layers) {
+        let timedOut: string | null = null;
         for (const pass of PASSES) {
           const label = `${layer.name} ${pass} ${engine.name}`;
           o.onProgress?.(label);
-          const row = await measureCell(
-            bench,
-            layer,
-            pass,
-            engine,
-            o.method,
-            await referenceOf(layer, pass),
-          );
+          const row: Row | null = timedOut
+            ? {
+                ...cellBase(layer, pass, engine),
+                medianMs: null,
+                gflops: null,
+                status: 'skipped',
+                reason: `not run: ${timedOut} on this layer`,
+              }
+            : await measureCell(
+                bench,
+                layer,
+                pass,
+                engine,
+                o.method,
+                await referenceOf(layer, pass),
+                rates,
+              );
+          if (row?.status === 'failed') {
+            if (row.reason?.includes(`over ${CALL_CAP_MS / 1000} s`))
+              timedOut = `${pass} timed out`;
+            await freshPage(engine);
+          }
           if (row) {
             rows.push(row);
             o.onProgress?.(label, row);
@@ -170,24 +207,28 @@ async function measureCell(
   engine: BrowserEngine,
   method: Method,
   ref: { refs: Reference[]; checked: string },
+  rates: Map<string, number>,
 ): Promise<Row | null> {
   const flops = passFlops(layer, pass);
-  const base = {
-    layer: layer.name,
-    pass,
-    engine: engine.name,
-    mode: 'plan' as const,
-    peer: engine.peer,
-    flops,
-    peakRssMiB: null,
-  };
+  const base = cellBase(layer, pass, engine);
+  // a run cannot be stopped inside the page: one predicted (from the engine's best rate on
+  // this pass so far) to take longer than the cap is not started
+  const rateKey = `${engine.name}|${pass}`;
+  const rate = rates.get(rateKey);
+
   const notRun = { medianMs: null, gflops: null };
+  const predictedMs = rate ? flops / (rate * 1e6) : 0;
+  if (predictedMs > method.runCapMs) {
+    const reason = `predicted ${(predictedMs / 1000).toFixed(0)} s per run at its best ${pass} rate so far (${rate?.toPrecision(3)} GFLOP/s), over the ${method.runCapMs / 1000} s cap: not run`;
+    return { ...base, ...notRun, status: 'skipped', reason };
+  }
   try {
     const absent = await bench.prepare(layer, pass);
     if (absent !== null) return null;
     const run = () => bench.run();
     await run(); // compiles and warms up
     const ms0 = await run(); // a plan is checked on its second run: reused buffers, saved state
+    rates.set(rateKey, Math.max(rate ?? 0, gflops(flops, ms0)));
     const got = await bench.slices(ref.refs.map((r) => r.slice));
     const mismatches = ref.refs
       .map((r, i) => {
@@ -220,4 +261,17 @@ async function measureCell(
   } catch (e) {
     return { ...base, ...notRun, status: 'failed', reason: (e as Error).message };
   }
+}
+
+/** The fields every row of a cell has, whatever came of it. */
+function cellBase(layer: Layer, pass: Pass, engine: BrowserEngine) {
+  return {
+    layer: layer.name,
+    pass,
+    engine: engine.name,
+    mode: 'plan' as const,
+    peer: engine.peer,
+    flops: passFlops(layer, pass),
+    peakRssMiB: null,
+  };
 }

@@ -30,6 +30,7 @@ import {
   type Tensor,
   type Wanted,
 } from '@conv2d/core';
+import { loadTfjsWebgpu, passWants, timeTfjsPass } from './gpu-check-tfjs.js';
 import { LAYERS, layerOptions, layerShapes, selectLayers, TARGET_LAYER } from './layers.js';
 import { median } from './stats.js';
 
@@ -41,6 +42,7 @@ const PASSES: { pass: 'forward' | 'dx' | 'dw'; wanted?: Wanted }[] = [
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
+    allowNegative: true,
     options: {
       mode: { type: 'string', default: 'webgpu' },
       fixtures: { type: 'string', default: 'fixtures' },
@@ -51,6 +53,8 @@ async function main(): Promise<number> {
       check: { type: 'string', default: 'T' },
       // Layers also timed (and checked, where --check says) with the other lanes setting.
       'other-lanes-layers': { type: 'string', default: 'T' },
+      // tfjs-webgpu on the same device (--no-tfjs leaves it out)
+      tfjs: { type: 'boolean', default: true },
     },
   });
   const mode = values.mode as GpujsMode;
@@ -79,6 +83,10 @@ async function main(): Promise<number> {
   const rows: Record<string, unknown>[] = [];
   const ids = values.layers ? values.layers.split(',') : [];
   let other: GpujsBackend | null = null;
+  // the peer on the same device in the same run (after gpu.js set navigator.gpu from Dawn)
+  const tfjs = values.tfjs ? await loadTfjsWebgpu() : 'not asked (--no-tfjs)';
+  if (typeof tfjs === 'string') console.log(`UNAVAILABLE tfjs-webgpu: ${tfjs}`);
+  else console.log('tfjs-webgpu ready (Node, Dawn)');
   for (const layer of selectLayers([TARGET_LAYER, ...LAYERS], ids)) {
     const shapes = layerShapes(layer);
     const options = layerOptions(layer);
@@ -117,7 +125,34 @@ async function main(): Promise<number> {
           console.log(`${layer.name}${tag} ${pass} phases: ${describePhases(row.phases)}`);
       }
     }
+    if (typeof tfjs !== 'string') {
+      const wants = oracle ? passWants(oracle.y, oracle.grads, oracle.bounds) : null;
+      for (const { pass } of PASSES) {
+        const row = await timeTfjsPass(
+          tfjs,
+          layer,
+          pass,
+          { x, w, b, dy },
+          reps,
+          desc.flops,
+          wants?.[pass] ?? null,
+        );
+        rows.push({ layer: layer.name, pass, engine: 'tfjs-webgpu', ...row });
+        const ours = rows.find(
+          (r) => r.layer === layer.name && r.pass === pass && r.engine === `gpujs:${mode}`,
+        ) as TimedRow | undefined;
+        const ratio =
+          ours?.medianMs && row.medianMs
+            ? ` (gpujs:${mode} / tfjs-webgpu ${(ours.medianMs / row.medianMs).toFixed(2)}x)`
+            : '';
+        if (row.check && row.check !== 'ok') failed++;
+        console.log(
+          `${layer.name} ${pass} tfjs-webgpu: ${row.medianMs === undefined ? `${row.status?.toUpperCase()} ${row.reason}` : `${row.medianMs.toFixed(2)} ms, ${row.gflops?.toFixed(1)} GFLOP/s (first call ${row.firstCallMs?.toFixed(0)} ms)${row.check ? `, check ${row.check}` : ''}${ratio}`}`,
+        );
+      }
+    }
   }
+  if (typeof tfjs !== 'string') tfjs.dispose();
   const summary = {
     date: new Date().toISOString(),
     mode,

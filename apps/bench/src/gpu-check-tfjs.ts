@@ -1,0 +1,102 @@
+import { compare, describeMismatch } from '@conv2d/conformance/runner';
+import type { Tensor } from '@conv2d/core';
+import { type Tf, tfjsAdapter } from './engines/tfjs-adapter.js';
+import { concat, type EngineAdapter, type PassInputs } from './engines/types.js';
+import type { Layer } from './layers.js';
+import type { Pass } from './passes.js';
+import { median } from './stats.js';
+
+/**
+ * tfjs-webgpu (`@tensorflow/tfjs-backend-webgpu`) in Node on Dawn, beside gpujs:webgpu in the
+ * GPU check: the backend registers itself only when `navigator.gpu` exists when it is
+ * imported, so it is loaded after gpu.js's webgpu mode has set `navigator.gpu` from the
+ * `webgpu` package. Returns the adapter, or why tfjs-webgpu cannot run here.
+ */
+export async function loadTfjsWebgpu(): Promise<EngineAdapter | string> {
+  const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
+  if (!nav?.gpu) return 'no navigator.gpu (gpu.js webgpu mode did not start Dawn)';
+  try {
+    const tf = (await import('@tensorflow/tfjs-core')) as Tf;
+    await import('@tensorflow/tfjs-backend-webgpu');
+    tf.enableProdMode();
+    if (!(await tf.setBackend('webgpu'))) return 'tf.setBackend("webgpu") returned false';
+    await tf.ready();
+    return tfjsAdapter(tf, 'webgpu', 'async');
+  } catch (e) {
+    return `did not start: ${(e as Error).message}`;
+  }
+}
+
+/** The oracle's answer for one pass, in the adapter's result order (dw then db). */
+export interface PassWant {
+  want: Float32Array;
+  bound: Float64Array;
+}
+
+export interface TfjsRow {
+  medianMs?: number;
+  gflops?: number;
+  firstCallMs?: number;
+  check?: string;
+  status?: 'failed' | 'absent';
+  reason?: string;
+}
+
+/**
+ * One pass on resident tensors (inputs uploaded once, the result read back inside the timed
+ * call, as the bench does): a first call, checked against `want` when given, then `reps`
+ * timed calls.
+ */
+export async function timeTfjsPass(
+  adapter: EngineAdapter,
+  layer: Layer,
+  pass: Pass,
+  inputs: PassInputs,
+  reps: number,
+  flops: number,
+  want: PassWant | null,
+): Promise<TfjsRow> {
+  const absent = adapter.absent(layer, pass);
+  if (absent) return { status: 'absent', reason: absent };
+  try {
+    const prepared = await adapter.prepare(layer, pass, inputs, 'plan');
+    try {
+      let t = performance.now();
+      await prepared.run();
+      const firstCallMs = performance.now() - t;
+      let check: string | undefined;
+      if (want) {
+        const m = compare(prepared.result(), want.want, want.bound);
+        check = m ? describeMismatch(pass, m) : 'ok';
+      }
+      const times: number[] = [];
+      for (let i = 0; i < reps; i++) {
+        t = performance.now();
+        await prepared.run();
+        times.push(performance.now() - t);
+      }
+      const medianMs = median(times);
+      return { medianMs, gflops: flops / medianMs / 1e6, firstCallMs, ...(check ? { check } : {}) };
+    } finally {
+      prepared.release();
+    }
+  } catch (e) {
+    return { status: 'failed', reason: (e as Error).message };
+  }
+}
+
+/** What the oracle's forward and backward give for each pass, as timeTfjsPass compares. */
+export function passWants(
+  y: Tensor,
+  grads: { dx?: Tensor | null; dw?: Tensor | null; db?: Tensor | null },
+  bounds: { y: Float64Array; dx: Float64Array; dw: Float64Array; db: Float64Array },
+): Record<Pass, PassWant> {
+  return {
+    forward: { want: y.data, bound: bounds.y },
+    dx: { want: (grads.dx as Tensor).data, bound: bounds.dx },
+    dw: {
+      want: concat((grads.dw as Tensor).data, (grads.db as Tensor).data),
+      bound: Float64Array.from([...bounds.dw, ...bounds.db]),
+    },
+  };
+}
