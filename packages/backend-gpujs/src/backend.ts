@@ -82,9 +82,13 @@ export function defaultLanes(mode: GpujsMode): 1 | 4 {
   return mode === 'webgpu' ? 1 : 4;
 }
 
-/** The kernel family unless the caller says: `gather` until `block` is measured faster in a mode. */
-export function defaultKernels(_mode: GpujsMode): KernelFamily {
-  return 'gather';
+/**
+ * The kernel family unless the caller says: `block` where it measured faster in every pass (layer
+ * B, 2026-12-02: 1.4-4.2x in webgpu, webgl2, webgl and headlessgl on SwiftShader/llvmpipe, 1.5-2.1x
+ * in cpu), `gather` in webasm, whose 4-channel SIMD kernels stay faster for dX and dW there.
+ */
+export function defaultKernels(mode: GpujsMode): KernelFamily {
+  return mode === 'webasm' ? 'gather' : 'block';
 }
 
 /** Creates a gpu.js backend; rejects with `unavailable` when the mode cannot run here. */

@@ -31,17 +31,22 @@ const suffix = (o: number) => (o < 0 ? `m${-o}` : `${o}`);
 
 /**
  * One kernel row's weights (w0, w1, ...) and the products of each lane: lane l adds
- * term(l, q) * wq over the kernel's columns q.
+ * term(l, q) * wq over the kernel's columns q (none where term is null: a tap the stride skips).
  */
-function rowProducts(d: ConvDescription, term: (l: number, q: number) => string, indent: string) {
+function rowProducts(
+  d: ConvDescription,
+  term: (l: number, q: number) => string | null,
+  indent: string,
+) {
   const kw = d.kernelWidth;
   const weights = range(kw).map((q) => `const w${q} = wt[co][ci][m * ${kw} + ${q}];`);
-  const products = lanesOf(4).map(
-    (l) =>
-      `s${l} += ${range(kw)
-        .map((q) => `${term(l, q)} * w${q}`)
-        .join(' + ')};`,
-  );
+  const products = lanesOf(4).flatMap((l) => {
+    const taps = range(kw).flatMap((q) => {
+      const t = term(l, q);
+      return t === null ? [] : [`${t} * w${q}`];
+    });
+    return taps.length ? [`s${l} += ${taps.join(' + ')};`] : [];
+  });
   return [...weights, ...products].join(`\n${indent}`);
 }
 
@@ -130,35 +135,27 @@ export function dxBlockSource(desc: ConvDescription): KernelSource | null {
   const d = desc;
   if (d.layout !== 'NCHW' || d.inWidth % 4 !== 0) return null;
   const kw = d.kernelWidth;
-  const pairs = lanesOf(4).flatMap((l) =>
-    range(kw).map((q) => ({ l, q, o: l - q * d.dilationWidth })),
-  );
-  let loads: string;
-  let flags = '';
-  let term: (l: number, q: number) => string;
-  if (d.strideWidth === 1) {
-    const offsets = [...new Set(pairs.map((p) => p.o))].sort((a, b) => a - b);
-    if (offsets.length > MAX_ROW_LOADS) return null;
-    flags = columnFlags(offsets, 'tw0', d.outWidth);
-    loads = rowLoads(offsets, 'dy[yz][oh]', '            ');
-    term = (l, q) => `r${suffix(l - q * d.dilationWidth)}`;
-  } else {
-    if (pairs.length > MAX_ROW_LOADS) return null;
-    // Each (lane, column) pair has its own output column, or none where the stride skips it.
-    loads = pairs
-      .map(
-        ({ l, q, o }) => `let r${l}_${q} = 0;
-            const t${l}_${q} = tw0 + ${o};
-            const o${l}_${q} = Math.floor((t${l}_${q} + 0.5) / ${d.strideWidth});
-            if (t${l}_${q} >= 0 && o${l}_${q} < ${d.outWidth} && o${l}_${q} * ${d.strideWidth} === t${l}_${q}) {
-              r${l}_${q} = dy[yz][oh][o${l}_${q}];
-            }`,
-      )
-      .join('\n            ');
-    term = (l, q) => `r${l}_${q}`;
-  }
+  // Lane l, kernel column q reads dY column (4x + l + P - q*D) / S, where the division is exact;
+  // with S dividing 4 whether it is depends on (l, q) alone, so the skipped taps are dropped here
+  // and the rest read dY at ow0 + a fixed offset. Other strides run the gather kernel.
+  const s = d.strideWidth;
+  if (4 % s !== 0) return null;
+  const tap = (l: number, q: number) => {
+    const t = l + d.padLeft - q * d.dilationWidth;
+    return ((t % s) + s) % s === 0 ? t / s : null;
+  };
+  const offsets = [
+    ...new Set(lanesOf(4).flatMap((l) => range(kw).flatMap((q) => tap(l, q) ?? []))),
+  ].sort((a, b) => a - b);
+  if (offsets.length > MAX_ROW_LOADS) return null;
+  const flags = columnFlags(offsets, 'ow0', d.outWidth);
+  const loads = rowLoads(offsets, 'dy[yz][oh]', '            ');
+  const term = (l: number, q: number) => {
+    const o = tap(l, q);
+    return o === null ? null : `r${suffix(o)}`;
+  };
   const source = `function(dy, wt) {
-  const tw0 = this.thread.x * 4 + ${d.padLeft};
+  const ow0 = this.thread.x * ${4 / s};
   const h = this.thread.y;
   const n = Math.floor((this.thread.z + 0.5) / ${d.inChannels});
   const c = this.thread.z - n * ${d.inChannels};

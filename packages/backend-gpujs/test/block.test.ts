@@ -1,7 +1,7 @@
 import { describeConv, type Layout } from '@conv2d/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dwBlockSource, dxBlockSource, forwardBlockSource } from '../src/block-sources.js';
-import { createGpujsBackend, type GpujsBackend } from '../src/index.js';
+import { createGpujsBackend, defaultKernels, type GpujsBackend } from '../src/index.js';
 import { CASES, type Case } from './cases.js';
 import { availability, TESTED_MODES } from './modes.js';
 import { randomData, refBackward, refForward, worstError } from './reference.js';
@@ -32,6 +32,13 @@ const BLOCK_CASES: Case[] = [
     bias: true,
     options: { dilation: 2, stride: [1, 3], padding: [0, 0, 3, 1] },
   },
+  {
+    name: 'block stride [2, 4], dilation [1, 2], pad 3',
+    x: [1, 3, 6, 16],
+    w: [4, 3, 3, 3],
+    bias: true,
+    options: { stride: [2, 4], dilation: [1, 2], padding: 3 },
+  },
   { name: 'block 1x1', x: [2, 6, 4, 4], w: [8, 6, 1, 1], bias: false, options: {} },
   {
     name: 'block 5x5 pad 2',
@@ -53,7 +60,29 @@ describe('block kernel sources', () => {
     const odd = describeConv([1, 8, 7, 7], [8, 8, 3, 3], null, {});
     expect(forwardBlockSource(odd)).toBeNull();
     expect(dxBlockSource(odd)).toBeNull();
+    // dX blocks need the stride to divide 4 (which taps a lane skips is then fixed).
+    const stride3 = describeConv([1, 8, 8, 12], [8, 8, 3, 3], null, { stride: 3 });
+    expect(dxBlockSource(stride3)).toBeNull();
+    expect(dxBlockSource({ ...stride3, strideWidth: 2 })?.lanes).toBe(4);
     expect(dwBlockSource(describeConv([1, 2, 9, 9], [2, 2, 5, 5], null, {}))).toBeNull();
+  });
+});
+
+describe('the kernels option', () => {
+  it('is block by default except in webasm, and rejects other values by name', async () => {
+    expect(
+      ['webgpu', 'webgl2', 'webgl', 'headlessgl', 'cpu'].map((m) => defaultKernels(m as 'cpu')),
+    ).toEqual(Array(5).fill('block'));
+    expect(defaultKernels('webasm')).toBe('gather');
+    const backend = await createGpujsBackend({ mode: 'cpu' });
+    expect(backend.kernels).toBe('block');
+    backend.dispose();
+    await expect(
+      createGpujsBackend({ mode: 'cpu', kernels: 'fast' as 'block' }),
+    ).rejects.toMatchObject({
+      code: 'invalid-option',
+      message: expect.stringContaining('options.kernels'),
+    });
   });
 });
 
