@@ -27,4 +27,4 @@ const api: PageApi = {
     backend = null;
   },
 };
-(window as unknown as { conv2dConformance: PageApi }).conv2dConformance = api;
+(globalThis as unknown as { conv2dConformance: PageApi }).conv2dConformance = api;
