@@ -36,10 +36,11 @@ const suffix = (o: number) => (o < 0 ? `m${-o}` : `${o}`);
 function rowProducts(
   d: ConvDescription,
   term: (l: number, q: number) => string | null,
+  m: string,
   indent: string,
 ) {
   const kw = d.kernelWidth;
-  const weights = range(kw).map((q) => `const w${q} = wt[co][ci][m * ${kw} + ${q}];`);
+  const weights = range(kw).map((q) => `const w${q} = wt[co][ci][${m} * ${kw} + ${q}];`);
   const products = lanesOf(4).flatMap((l) => {
     const taps = range(kw).flatMap((q) => {
       const t = term(l, q);
@@ -80,6 +81,67 @@ ${indent}}`,
     .join(`\n${indent}`);
 }
 
+/** Kernel rows unrolled in the forward and dX block kernels (a taller kernel runs gather). */
+const MAX_KERNEL_ROWS = 8;
+
+/**
+ * How a block kernel finds the input row of kernel row m (`m` is a literal, or the loop's `m`):
+ * `decl` declares `y<m>`, `valid` says whether that row exists, `read` is the row to load from.
+ */
+interface Rows {
+  decl(m: string): string;
+  valid(m: string): string;
+  read(m: string): string;
+}
+
+/**
+ * The kernel rows of a forward or dX block kernel: `perThread` goes before the channel loop,
+ * `body` inside it. Unrolled (GL modes), each row's position and existence are worked out once
+ * per thread and the loop tests a flag per row; otherwise (webgpu, where SwiftShader ran the
+ * unrolled shader slower) a loop over the rows recomputes them.
+ */
+function kernelRows(
+  d: ConvDescription,
+  offsets: number[],
+  rows: Rows,
+  term: (l: number, q: number) => string | null,
+  unroll: boolean,
+) {
+  const indent = '      ';
+  const row = (m: string) => `${rowLoads(offsets, rows.read(m), indent)}
+${indent}${rowProducts(d, term, m, indent)}`;
+  if (!unroll) {
+    return {
+      perThread: '',
+      body: `for (let m = 0; m < ${d.kernelHeight}; m++) {
+      ${rows.decl('m')}
+      if (${rows.valid('m')}) {
+      ${row('m')}
+      }
+    }`,
+    };
+  }
+  const ms = range(d.kernelHeight).map(String);
+  return {
+    perThread: ms
+      .map(
+        (m) => `${rows.decl(m)}
+  let v${m} = 0;
+  if (${rows.valid(m)}) {
+    v${m} = 1;
+  }`,
+      )
+      .join('\n  '),
+    body: ms
+      .map(
+        (m) => `if (v${m} > 0) {
+${indent}${row(m)}
+    }`,
+      )
+      .join('\n    '),
+  };
+}
+
 /** A kernel whose threads return 4 consecutive x elements of an activation of `dims`. */
 function rowBlock(
   source: string,
@@ -90,9 +152,9 @@ function rowBlock(
 }
 
 /** Forward of 4 consecutive output columns per thread (NCHW, outWidth a multiple of 4). */
-export function forwardBlockSource(desc: ConvDescription): KernelSource | null {
+export function forwardBlockSource(desc: ConvDescription, unroll = true): KernelSource | null {
   const d = desc;
-  if (d.layout !== 'NCHW' || d.outWidth % 4 !== 0) return null;
+  if (d.layout !== 'NCHW' || d.outWidth % 4 !== 0 || d.kernelHeight > MAX_KERNEL_ROWS) return null;
   const offsets = [
     ...new Set(
       lanesOf(4).flatMap((l) =>
@@ -101,7 +163,18 @@ export function forwardBlockSource(desc: ConvDescription): KernelSource | null {
     ),
   ].sort((a, b) => a - b);
   if (offsets.length > MAX_ROW_LOADS) return null;
-  const loads = rowLoads(offsets, 'x[xz][ih]', '        ');
+  const { perThread, body } = kernelRows(
+    d,
+    offsets,
+    {
+      decl: (m) =>
+        `const y${m} = h * ${d.strideHeight} + ${m} * ${d.dilationHeight} - ${d.padTop};`,
+      valid: (m) => `y${m} >= 0 && y${m} < ${d.inHeight}`,
+      read: (m) => `x[xz][y${m}]`,
+    },
+    (l, q) => `r${suffix(l * d.strideWidth + q * d.dilationWidth)}`,
+    unroll,
+  );
   const source = `function(x, wt${d.hasBias ? ', b' : ''}) {
   const iw0 = this.thread.x * ${4 * d.strideWidth} - ${d.padLeft};
   const h = this.thread.y;
@@ -109,16 +182,11 @@ export function forwardBlockSource(desc: ConvDescription): KernelSource | null {
   const co = this.thread.z - n * ${d.outChannels};
   const c0 = n * ${d.inChannels} + Math.floor((co + 0.5) / ${d.outChannelsPerGroup}) * ${d.inChannelsPerGroup};
   ${columnFlags(offsets, 'iw0', d.inWidth)}
+  ${perThread}
   let s0 = 0; let s1 = 0; let s2 = 0; let s3 = 0;
   for (let ci = 0; ci < ${d.inChannelsPerGroup}; ci++) {
     const xz = c0 + ci;
-    for (let m = 0; m < ${d.kernelHeight}; m++) {
-      const ih = h * ${d.strideHeight} + m * ${d.dilationHeight} - ${d.padTop};
-      if (ih >= 0 && ih < ${d.inHeight}) {
-        ${loads}
-        ${rowProducts(d, (l, q) => `r${suffix(l * d.strideWidth + q * d.dilationWidth)}`, '        ')}
-      }
-    }
+    ${body}
   }
   return ${returned(lanesOf(4).map((l) => (d.hasBias ? `s${l} + b[co]` : `s${l}`)))};
 }`;
@@ -131,9 +199,9 @@ export function forwardBlockSource(desc: ConvDescription): KernelSource | null {
  * sources.ts's dxSource does: the transposed convolution with its inserted zeros skipped in the
  * index math. With stride 1 a dY row is loaded once for every lane and kernel column.
  */
-export function dxBlockSource(desc: ConvDescription): KernelSource | null {
+export function dxBlockSource(desc: ConvDescription, unroll = true): KernelSource | null {
   const d = desc;
-  if (d.layout !== 'NCHW' || d.inWidth % 4 !== 0) return null;
+  if (d.layout !== 'NCHW' || d.inWidth % 4 !== 0 || d.kernelHeight > MAX_KERNEL_ROWS) return null;
   const kw = d.kernelWidth;
   // Lane l, kernel column q reads dY column (4x + l + P - q*D) / S, where the division is exact;
   // with S dividing 4 whether it is depends on (l, q) alone, so the skipped taps are dropped here
@@ -149,11 +217,31 @@ export function dxBlockSource(desc: ConvDescription): KernelSource | null {
   ].sort((a, b) => a - b);
   if (offsets.length > MAX_ROW_LOADS) return null;
   const flags = columnFlags(offsets, 'ow0', d.outWidth);
-  const loads = rowLoads(offsets, 'dy[yz][oh]', '            ');
   const term = (l: number, q: number) => {
     const o = tap(l, q);
     return o === null ? null : `r${suffix(o)}`;
   };
+  // Kernel row m reads dY row (h + P - m*D) / S, where the division is exact.
+  const sh = d.strideHeight;
+  const at = (m: string) => `h + ${d.padTop} - ${m} * ${d.dilationHeight}`;
+  const { perThread, body } = kernelRows(
+    d,
+    offsets,
+    sh === 1
+      ? {
+          decl: (m) => `const y${m} = ${at(m)};`,
+          valid: (m) => `y${m} >= 0 && y${m} < ${d.outHeight}`,
+          read: (m) => `dy[yz][y${m}]`,
+        }
+      : {
+          decl: (m) => `const t${m} = ${at(m)};
+      const y${m} = Math.floor((t${m} + 0.5) / ${sh});`,
+          valid: (m) => `t${m} >= 0 && y${m} < ${d.outHeight} && y${m} * ${sh} === t${m}`,
+          read: (m) => `dy[yz][y${m}]`,
+        },
+    term,
+    unroll,
+  );
   const source = `function(dy, wt) {
   const ow0 = this.thread.x * ${4 / s};
   const h = this.thread.y;
@@ -162,23 +250,12 @@ export function dxBlockSource(desc: ConvDescription): KernelSource | null {
   const g = Math.floor((c + 0.5) / ${d.inChannelsPerGroup});
   const ci = c - g * ${d.inChannelsPerGroup};
   ${flags}
+  ${perThread}
   let s0 = 0; let s1 = 0; let s2 = 0; let s3 = 0;
   for (let k = 0; k < ${d.outChannelsPerGroup}; k++) {
     const co = g * ${d.outChannelsPerGroup} + k;
     const yz = n * ${d.outChannels} + co;
-    for (let m = 0; m < ${d.kernelHeight}; m++) {
-      ${
-        d.strideHeight === 1
-          ? `const oh = h + ${d.padTop} - m * ${d.dilationHeight};
-      if (oh >= 0 && oh < ${d.outHeight}) {`
-          : `const th = h + ${d.padTop} - m * ${d.dilationHeight};
-      const oh = Math.floor((th + 0.5) / ${d.strideHeight});
-      if (th >= 0 && oh < ${d.outHeight} && oh * ${d.strideHeight} === th) {`
-      }
-            ${loads}
-            ${rowProducts(d, term, '            ')}
-      }
-    }
+    ${body}
   }
   return [s0, s1, s2, s3];
 }`;

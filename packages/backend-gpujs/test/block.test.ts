@@ -1,7 +1,10 @@
 import { describeConv, type Layout } from '@conv2d/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dwBlockSource, dxBlockSource, forwardBlockSource } from '../src/block-sources.js';
+import { GPU, input } from '../src/gpujs.js';
 import { createGpujsBackend, defaultKernels, type GpujsBackend } from '../src/index.js';
+import { flatten } from '../src/readback.js';
+import { activationDims, weightDims } from '../src/sources.js';
 import { CASES, type Case } from './cases.js';
 import { availability, TESTED_MODES } from './modes.js';
 import { randomData, refBackward, refForward, worstError } from './reference.js';
@@ -66,6 +69,57 @@ describe('block kernel sources', () => {
     expect(dxBlockSource({ ...stride3, strideWidth: 2 })?.lanes).toBe(4);
     expect(dwBlockSource(describeConv([1, 2, 9, 9], [2, 2, 5, 5], null, {}))).toBeNull();
   });
+});
+
+// webgpu runs the block kernels with a loop over kernel rows (GL and cpu modes unroll them);
+// Node has no webgpu here, so that variant runs through gpu.js's cpu mode against the loops.
+describe('block kernels with looped kernel rows (the webgpu variant), in gpu.js cpu mode', () => {
+  const gpu = new GPU({ mode: 'cpu' });
+  afterAll(() => void gpu.destroy());
+  for (const c of BLOCK_CASES) {
+    it(c.name, () => {
+      const d = describeConv(c.x, c.w, c.bias ? [c.w[0]] : null, c.options);
+      const x = randomData(d.xSize, 1);
+      const w = randomData(d.wSize, 2);
+      const b = c.bias ? randomData(d.outChannels, 3) : null;
+      const dy = randomData(d.ySize, 4);
+      const run = (
+        ks: NonNullable<ReturnType<typeof forwardBlockSource>>,
+        args: unknown[],
+        size: number,
+      ) => {
+        expect(ks.source).toContain('for (let m = 0;');
+        const k = gpu.createKernel(ks.source, {
+          output: ks.output,
+          precision: 'single',
+          tactic: 'precision',
+          loopMaxIterations: ks.longestLoop + 1,
+          immutable: false,
+          dynamicOutput: false,
+          dynamicArguments: false,
+        });
+        return flatten(k(...args), ks, size);
+      };
+      const xIn = input(x, activationDims(d, d.inChannels, d.inHeight, d.inWidth));
+      const wIn = input(w, weightDims(d));
+      const fwd = forwardBlockSource(d, false);
+      const dxs = dxBlockSource(d, false);
+      // Widths not in fours or strides not dividing 4 run gather kernels (tested above).
+      expect(fwd ?? dxs).not.toBeNull();
+      if (fwd) {
+        const y = run(fwd, b ? [xIn, wIn, b] : [xIn, wIn], d.ySize);
+        expect(worstError(y, refForward(d, x, w, b), d.reductionLength).ratio).toBeLessThanOrEqual(
+          1,
+        );
+      }
+      if (dxs) {
+        const dyIn = input(dy, activationDims(d, d.outChannels, d.outHeight, d.outWidth));
+        const dx = run(dxs, [dyIn, wIn], d.xSize);
+        const per = d.outChannelsPerGroup * d.kernelHeight * d.kernelWidth;
+        expect(worstError(dx, refBackward(d, dy, x, w).dx, per).ratio).toBeLessThanOrEqual(1);
+      }
+    });
+  }
 });
 
 describe('the kernels option', () => {
