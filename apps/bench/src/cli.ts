@@ -20,7 +20,7 @@ import { progressReporter } from './progress.js';
 import { registerProviders } from './providers.js';
 import { consoleTable, markdown } from './report.js';
 import { type EngineInfo, type Results, type Row, rankAgainstPeers } from './results.js';
-import { DEFAULT_METHOD, type Method, QUICK_METHOD, runBench } from './runner.js';
+import { BROWSER_METHOD, DEFAULT_METHOD, type Method, QUICK_METHOD, runBench } from './runner.js';
 
 type Engines = { rows: Row[]; engines: EngineInfo[] };
 
@@ -100,7 +100,7 @@ async function main(): Promise<number> {
   // the browser bench adds layer T, the GPU target the SwiftShader figures name
   const layerSet = args.browser ? [...LAYERS, TARGET_LAYER] : LAYERS;
   const layers = selectLayers(layerSet, args.layers).map((l) => (args.quick ? quickLayer(l) : l));
-  const method = args.quick ? QUICK_METHOD : DEFAULT_METHOD;
+  const method = args.quick ? QUICK_METHOD : args.browser ? BROWSER_METHOD : DEFAULT_METHOD;
   const command = ['pnpm bench', ...process.argv.slice(2)].join(' ');
   const machine = describeMachine(command, args.quick);
   console.log(

@@ -46,6 +46,12 @@ export const DEFAULT_METHOD: Method = {
   maxReferenceFlops: 6e7,
 };
 
+/**
+ * `--browser`: SwiftShader takes 5-10 s for one pass of layer T (the issue's target), so the
+ * cap per run is 30 s; the rest as DEFAULT_METHOD.
+ */
+export const BROWSER_METHOD: Method = { ...DEFAULT_METHOD, runCapMs: 30_000 };
+
 export const QUICK_METHOD: Method = {
   cellBudgetMs: 100,
   maxReps: 3,
