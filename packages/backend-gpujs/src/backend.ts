@@ -3,12 +3,14 @@ import {
   type BackendProvider,
   type Capabilities,
   type Conv2dBackend,
+  type ConvDescription,
   defineBackend,
   FLOAT32_MAX_COORDINATE,
   fail,
   hostStore,
   MAX_TENSOR_ELEMENTS,
   type TensorStore,
+  type Wanted,
 } from '@conv2d/core';
 import { Engine, type EngineStats, KERNEL_FAMILIES, type KernelFamily } from './engine.js';
 import { GlOneShot } from './gl-one-shot.js';
@@ -91,6 +93,29 @@ export function defaultKernels(mode: GpujsMode): KernelFamily {
   return mode === 'webasm' ? 'gather' : 'block';
 }
 
+/**
+ * headless-gl runs on Mesa's software GL (llvmpipe) where there is no GPU, and llvmpipe ends a
+ * shader loop after 65535 iterations. dW and db sum N·Hout·Wout terms in one thread, so past
+ * that they came back short (bench layer G: a quarter of the sum) while forward and dX (short
+ * loops) stayed right. Until that reduction is split across threads, headlessgl rejects those
+ * passes rather than return a wrong tensor. (The renderer behind headless-gl's ANGLE cannot be
+ * told apart, so this holds on every driver.)
+ */
+const HEADLESSGL_LOOP_LIMIT = 65535;
+
+function checkWeightReduction(mode: GpujsMode, desc: ConvDescription, wanted: Required<Wanted>) {
+  if (mode !== 'headlessgl' || !(wanted.dw || wanted.db)) return;
+  const terms = desc.batch * desc.outHeight * desc.outWidth;
+  if (terms > HEADLESSGL_LOOP_LIMIT) {
+    fail(
+      'too-large',
+      'dy.shape',
+      desc.yShape,
+      `N·Hout·Wout = ${terms} <= ${HEADLESSGL_LOOP_LIMIT} for dw and db in gpujs:headlessgl (its software GL ends a shader loop there); ask only for dx, split the batch, or use another backend`,
+    );
+  }
+}
+
 /** Creates a gpu.js backend; rejects with `unavailable` when the mode cannot run here. */
 export async function createGpujsBackend(options: GpujsBackendOptions = {}): Promise<GpujsBackend> {
   const requested = options.mode;
@@ -128,8 +153,19 @@ export async function createGpujsBackend(options: GpujsBackendOptions = {}): Pro
   const name = requested ? `gpujs:${mode}` : 'gpujs';
   const backend = defineBackend<Handle>(name, capabilitiesOf(mode, limit), {
     forward: (desc, x, w, b) => oneShot.forward(desc, x, w, b),
-    backward: (desc, dy, x, w, wanted) => oneShot.backward(desc, dy, x, w, wanted),
-    plan: (desc) => createEnginePlan(engine, textures, desc),
+    backward: (desc, dy, x, w, wanted) => {
+      checkWeightReduction(mode, desc, wanted);
+      return oneShot.backward(desc, dy, x, w, wanted);
+    },
+    plan: async (desc) => {
+      const plan = await createEnginePlan(engine, textures, desc);
+      const backward = plan.backward.bind(plan);
+      plan.backward = (dy, saved, request) => {
+        checkWeightReduction(mode, desc, request.wanted);
+        return backward(dy, saved, request);
+      };
+      return plan;
+    },
     store: textures?.store ?? (hostStore as TensorStore<Handle>),
     dispose: () => engine.dispose(),
   });
