@@ -42,7 +42,8 @@ export interface GpujsBackendOptions {
    */
   lanes?: 1 | 4;
   /**
-   * The kernels: `gather` (one output, or `lanes` channels, per thread; sources.ts) or `block`
+   * The kernels: `tiled` (webgpu only: WGSL matrix products tiled through workgroup memory,
+   * wgsl-sources.ts), `gather` (one output, or `lanes` channels, per thread; sources.ts) or `block`
    * (NCHW: 4 neighbouring output columns per thread in forward and dX, a kernel row of up to 4
    * weights in dW, each load reused; block-sources.ts). A pass whose shape has no block kernel
    * (NHWC, a width not a multiple of 4, Kw > 4 in dW) runs its gather kernel. Default: see
@@ -135,6 +136,9 @@ export async function createGpujsBackend(options: GpujsBackendOptions = {}): Pro
   const mode = requested ?? (await bestMode());
   const lanes = options.lanes ?? defaultLanes(mode);
   const kernels = options.kernels ?? defaultKernels(mode);
+  if (kernels === 'tiled' && mode !== 'webgpu') {
+    fail('invalid-option', 'options.kernels', kernels, `gather or block in mode ${mode} (tiled is WGSL: webgpu only)`);
+  }
   const availability = await probeMode(mode);
   if (!availability.available) {
     fail(
@@ -148,8 +152,8 @@ export async function createGpujsBackend(options: GpujsBackendOptions = {}): Pro
   // GL modes keep device tensors in textures, webgpu in storage buffers; cpu and webasm have
   // host arrays only.
   const textures = GL_KERNELS[mode] || mode === 'webgpu' ? new Textures(engine) : null;
-  // GL one-shot calls run through the plans' code too (webgpu's keep their fused pipeline).
-  const oneShot = textures && GL_KERNELS[mode] ? new GlOneShot(engine, textures) : engine;
+  // GPU one-shot calls run through the plans' code too (the kernels of every family).
+  const oneShot = textures ? new GlOneShot(engine, textures) : engine;
   const name = requested ? `gpujs:${mode}` : 'gpujs';
   const backend = defineBackend<Handle>(name, capabilitiesOf(mode, limit), {
     forward: (desc, x, w, b) => oneShot.forward(desc, x, w, b),

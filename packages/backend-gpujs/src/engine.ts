@@ -15,6 +15,13 @@ import {
 } from './gpujs.js';
 import type { GpujsMode } from './modes.js';
 import { flatten, readPacked } from './readback.js';
+import { hostWgsl } from './wgsl-kernel.js';
+import {
+  dwTiledSource,
+  dxTiledSource,
+  forwardTiledSource,
+  type WgslKernelSource,
+} from './wgsl-sources.js';
 import {
   activationDims,
   dbSource,
@@ -127,14 +134,20 @@ export type PassName = keyof typeof PASS_SOURCES;
  * Which kernels run: `gather`, one output (or 4 channels) per thread (sources.ts); `block`, a
  * block of neighbouring outputs per thread (block-sources.ts), where the shape allows it.
  */
-export type KernelFamily = 'gather' | 'block';
-export const KERNEL_FAMILIES: readonly KernelFamily[] = ['gather', 'block'];
+export type KernelFamily = 'gather' | 'block' | 'tiled';
+export const KERNEL_FAMILIES: readonly KernelFamily[] = ['gather', 'block', 'tiled'];
 const BLOCK_SOURCES: Partial<
   Record<PassName, (d: ConvDescription, unroll: boolean) => KernelSource | null>
 > = {
   forward: forwardBlockSource,
   dx: dxBlockSource,
   dw: dwBlockSource,
+};
+/** `tiled` (webgpu only): WGSL matrix products through workgroup memory (wgsl-sources.ts). */
+const TILED_SOURCES: Partial<Record<PassName, (d: ConvDescription) => WgslKernelSource | null>> = {
+  forward: forwardTiledSource,
+  dx: dxTiledSource,
+  dw: dwTiledSource,
 };
 
 interface Program<R> {
@@ -191,9 +204,10 @@ export class Engine {
    */
   passSource(name: PassName, desc: ConvDescription, lanes: Lanes = this.lanes): KernelSource {
     // Kernel rows unrolled except in webgpu (measured: faster in webgl2, slower in webgpu).
+    const tiled = this.family === 'tiled' ? TILED_SOURCES[name]?.(desc) : null;
     const block =
-      this.family === 'block' ? BLOCK_SOURCES[name]?.(desc, this.mode !== 'webgpu') : null;
-    return block ?? PASS_SOURCES[name](desc, lanes);
+      this.family !== 'gather' ? BLOCK_SOURCES[name]?.(desc, this.mode !== 'webgpu') : null;
+    return tiled ?? block ?? PASS_SOURCES[name](desc, lanes);
   }
 
   /**
@@ -204,7 +218,7 @@ export class Engine {
    */
   private createKernel(ks: KernelSource, pipeline = false): KernelRun {
     this.stats.compiles++;
-    return this.gpu.createKernel(ks.source, {
+    const run = this.gpu.createKernel(ks.source, {
       output: ks.output,
       precision: 'single',
       tactic: 'precision',
@@ -214,6 +228,8 @@ export class Engine {
       dynamicOutput: false,
       dynamicArguments: false,
     });
+    if (ks.wgsl) hostWgsl(run.kernel, ks.wgsl);
+    return run;
   }
 
   /**
@@ -221,7 +237,7 @@ export class Engine {
    * same convolution share it. Made when a plan is made, so plan calls compile nothing.
    */
   textureKernel(ks: KernelSource): KernelRun {
-    const key = `texture\n${ks.output.join('x')}\n${ks.source}`;
+    const key = `texture\n${ks.output.join('x')}\n${ks.source}\n${ks.wgsl?.body ?? ''}`;
     return this.cached(this.kernels, key, () => this.createKernel(ks, true)).run;
   }
 

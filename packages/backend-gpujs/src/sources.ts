@@ -1,4 +1,5 @@
 import type { ConvDescription } from '@conv2d/core';
+import type { WgslProgram } from './wgsl-sources.js';
 
 /**
  * gpu.js kernel sources, generated per convolution description with every size written in as a
@@ -32,6 +33,8 @@ export interface KernelSource {
   readonly lanes: ResultLanes;
   /** With several lanes: the output axis (0 = x, 1 = y, 2 = z) whose elements they are. */
   readonly laneAxis: 0 | 1 | 2;
+  /** webgpu only: a hand-written shader that replaces the one gpu.js makes of `source`. */
+  readonly wgsl?: WgslProgram;
 }
 
 /** Channels per thread: 1, or 4 where the channel count allows. */

@@ -116,7 +116,9 @@ try {
     const n = LAYERS[layer];
     const engines = [];
     for (const mode of params.get('modes').split(',')) {
-      engines.push(await ours(mode, 'gather', n), await ours(mode, 'block', n));
+      for (const family of (params.get('families') ?? 'gather,block').split(',')) {
+        engines.push(await ours(mode, family, n));
+      }
     }
     engines.push(await tfjsWebgpu(n));
     for (const pass of ['forward', 'dx', 'dw']) {

@@ -1,6 +1,6 @@
 // Median ms per pass of the gather and block kernel families beside tfjs-webgpu, in headless
 // Chromium on SwiftShader (plans, resident tensors):
-// node scripts/browser-measure/run.mjs [modes] [layers] [reps]
+// node scripts/browser-measure/run.mjs [modes] [layers] [reps] [families]
 // e.g. `webgpu B,T2 5` (after a build of this package; uses the playground's vite and
 // playwright-core, apps/bench's tfjs, Debian's chromium). Prints one line per layer, pass and
 // engine, then the results as JSON. The launcher follows browser-plans/run.mjs (the shared one
@@ -15,7 +15,8 @@ const { createServer } = await import(playground.resolve('vite'));
 const playwright = await import(playground.resolve('playwright-core'));
 const { chromium } = playwright.chromium ? playwright : playwright.default;
 
-const [modes = 'webgpu', layers = 'B', reps = '5'] = process.argv.slice(2);
+const [modes = 'webgpu', layers = 'B', reps = '5', families = 'gather,block'] =
+  process.argv.slice(2);
 const tfjs = (name) => bench.resolve(`@tensorflow/${name}`);
 const server = await createServer({
   root: here('.'),
@@ -52,7 +53,7 @@ try {
     console.log(`page error: ${e.message}`);
   });
   page.on('console', (m) => console.log(m.text()));
-  await page.goto(`${server.resolvedUrls.local[0]}?modes=${modes}&layers=${layers}&reps=${reps}`);
+  await page.goto(`${server.resolvedUrls.local[0]}?modes=${modes}&layers=${layers}&reps=${reps}&families=${families}`);
   await page.waitForFunction(() => window.__results, null, { timeout: 590_000, polling: 1000 });
   const results = await page.evaluate(() => window.__results);
   failed += results.filter((r) => r.problem).length;
