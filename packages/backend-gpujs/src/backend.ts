@@ -16,6 +16,7 @@ import { Engine, type EngineStats, KERNEL_FAMILIES, type KernelFamily } from './
 import { GlOneShot } from './gl-one-shot.js';
 import { bestMode, GL_KERNELS, type GpujsMode, isMode, MODES, probeMode } from './modes.js';
 import { createEnginePlan } from './plan.js';
+import { unsplittableReduction } from './split-sources.js';
 import { type Handle, Textures } from './textures.js';
 
 export interface GpujsBackend extends Conv2dBackend {
@@ -96,23 +97,21 @@ export function defaultKernels(mode: GpujsMode): KernelFamily {
 
 /**
  * headless-gl runs on Mesa's software GL (llvmpipe) where there is no GPU, and llvmpipe ends a
- * shader loop after 65535 iterations. dW and db sum N·Hout·Wout terms in one thread, so past
- * that they came back short (bench layer G: a quarter of the sum) while forward and dX (short
- * loops) stayed right. Until that reduction is split across threads, headlessgl rejects those
- * passes rather than return a wrong tensor. (The renderer behind headless-gl's ANGLE cannot be
- * told apart, so this holds on every driver.)
+ * shader invocation's loops after 65535 passes in all, silently. dW and db sum N·Hout·Wout terms
+ * per weight, so GL-path kernels split that sum across threads (split-sources.ts); what a split
+ * cannot bound (a dY row too long, or too many chunks) headlessgl rejects rather than return a
+ * short sum. (The renderer behind headless-gl's ANGLE cannot be told apart, so this holds on
+ * every driver.)
  */
-const HEADLESSGL_LOOP_LIMIT = 65535;
-
 function checkWeightReduction(mode: GpujsMode, desc: ConvDescription, wanted: Required<Wanted>) {
   if (mode !== 'headlessgl' || !(wanted.dw || wanted.db)) return;
-  const terms = desc.batch * desc.outHeight * desc.outWidth;
-  if (terms > HEADLESSGL_LOOP_LIMIT) {
+  const problem = unsplittableReduction(desc);
+  if (problem) {
     fail(
       'too-large',
       'dy.shape',
       desc.yShape,
-      `N·Hout·Wout = ${terms} <= ${HEADLESSGL_LOOP_LIMIT} for dw and db in gpujs:headlessgl (its software GL ends a shader loop there); ask only for dx, split the batch, or use another backend`,
+      `${problem} for dw and db in gpujs:headlessgl (its software GL ends a shader's loops there); ask only for dx, or use another backend`,
     );
   }
 }

@@ -1,5 +1,6 @@
 import type { ConvDescription } from '@conv2d/core';
 import { activationDims, type KernelSource, weightDims } from './sources.js';
+import { eachRow, type RowChunks } from './split-sources.js';
 
 /**
  * The `block` kernel family: a thread computes a block of outputs that lie next to each other in
@@ -281,9 +282,17 @@ function interiorColumns(d: ConvDescription): [number, number] {
  * column instead of Kw).
  */
 export function dwBlockSource(desc: ConvDescription): KernelSource | null {
+  if (desc.layout !== 'NCHW' || desc.kernelWidth > 4) return null;
+  // Per row of dY: the passes of its column loops (Wout + one exit each), and the row loop's.
+  const passesPerRow = desc.outWidth + 4;
+  const chunked = (c: RowChunks) => dwBlock(desc, c);
+  return { ...dwBlock(desc, null), rows: { passesPerRow, chunked } };
+}
+
+/** dwBlockSource, or with `chunks` its partial sums (chunk k of the rows at z = k·Cout + co). */
+function dwBlock(desc: ConvDescription, chunks: RowChunks | null): KernelSource {
   const d = desc;
   const kw = d.kernelWidth;
-  if (d.layout !== 'NCHW' || kw > 4) return null;
   const [lo, hi] = interiorColumns(d);
   const at = (q: number) => `iw0 + ${q * d.dilationWidth}`;
   const checked = range(kw)
@@ -327,32 +336,33 @@ export function dwBlockSource(desc: ConvDescription): KernelSource | null {
             .join('\n          ')}
         }`;
   }
-  const source = `function(dy, x) {
-  const m = this.thread.x;
-  const co = this.thread.z;
-  const c = Math.floor((co + 0.5) / ${d.outChannelsPerGroup}) * ${d.inChannelsPerGroup} + this.thread.y;
-  ${range(kw)
-    .map((q) => `let s${q} = 0;`)
-    .join(' ')}
-  for (let n = 0; n < ${d.batch}; n++) {
-    const yz = n * ${d.outChannels} + co;
-    const xz = n * ${d.inChannels} + c;
-    for (let oh = 0; oh < ${d.outHeight}; oh++) {
-      const ih = oh * ${d.strideHeight} + m * ${d.dilationHeight} - ${d.padTop};
+  const co = chunks
+    ? `const k = Math.floor((this.thread.z + 0.5) / ${d.outChannels});
+  const co = this.thread.z - k * ${d.outChannels};`
+    : 'const co = this.thread.z;';
+  const image = `const yz = n * ${d.outChannels} + co;
+    const xz = n * ${d.inChannels} + c;`;
+  const row = `const ih = oh * ${d.strideHeight} + m * ${d.dilationHeight} - ${d.padTop};
       if (ih >= 0 && ih < ${d.inHeight}) {
         ${edge(0, lo)}
         ${interior}
         ${edge(hi, d.outWidth)}
-      }
-    }
-  }
+      }`;
+  const source = `function(dy, x) {
+  const m = this.thread.x;
+  ${co}
+  const c = Math.floor((co + 0.5) / ${d.outChannelsPerGroup}) * ${d.inChannelsPerGroup} + this.thread.y;
+  ${range(kw)
+    .map((q) => `let s${q} = 0;`)
+    .join(' ')}
+  ${eachRow(d, chunks, 'k', image, row)}
   return ${returned(range(kw).map((q) => `s${q}`))};
 }`;
   const [, cin, cout] = weightDims(d);
   return {
     source,
-    output: [d.kernelHeight, cin, cout],
-    longestLoop: Math.max(d.batch, d.outHeight, d.outWidth),
+    output: [d.kernelHeight, cin, cout * (chunks?.chunks ?? 1)],
+    longestLoop: Math.max(d.batch, d.outHeight, d.outWidth, chunks?.rows ?? 0),
     lanes: kw as 1 | 2 | 3 | 4,
     laneAxis: 0,
   };

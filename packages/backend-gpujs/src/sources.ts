@@ -1,4 +1,5 @@
 import type { ConvDescription } from '@conv2d/core';
+import { eachRow, type RowChunks, type RowReduction } from './split-sources.js';
 import type { WgslProgram } from './wgsl-sources.js';
 
 /**
@@ -35,6 +36,14 @@ export interface KernelSource {
   readonly laneAxis: 0 | 1 | 2;
   /** webgpu only: a hand-written shader that replaces the one gpu.js makes of `source`. */
   readonly wgsl?: WgslProgram;
+  /** A reduction over dY's rows that can be split across threads (dW, db; split-sources.ts). */
+  readonly rows?: RowReduction;
+  /**
+   * A second kernel that `TextureConv` runs on this one's result (its only argument) and whose
+   * result is the pass's: e.g. adding up partial sums. In webgpu a multi-lane result reaches it
+   * viewed as one lane (`oneLane`: its lanes must lie along x).
+   */
+  readonly sum?: KernelSource;
 }
 
 /** Channels per thread: 1, or 4 where the channel count allows. */
@@ -196,19 +205,23 @@ export function dxSource(desc: ConvDescription, most: Lanes = 4): KernelSource {
 
 /** dW: dw[co][ci][m, q] sums dy(n, co, oh, ow) * x(n, g*Cin/g + ci, ih, iw) over n, oh, ow. */
 export function dwSource(desc: ConvDescription, most: Lanes = 4): KernelSource {
+  const lanes = lanesFor(desc.inChannelsPerGroup, most);
+  // Per row of dY: the column loop's passes, and the row loop's.
+  const passesPerRow = desc.outWidth + 2;
+  const chunked = (c: RowChunks) => dwGather(desc, lanes, c);
+  return { ...dwGather(desc, lanes, null), rows: { passesPerRow, chunked } };
+}
+
+/** dwSource, or with `chunks` its partial sums (chunk k of the rows at z = k·Cout + co). */
+function dwGather(desc: ConvDescription, lanes: Lanes, chunks: RowChunks | null): KernelSource {
   const d = desc;
-  const lanes = lanesFor(d.inChannelsPerGroup, most);
   const dyAt = readActivation(d, 'dy', d.outChannels, 'n', 'co', 'oh', 'ow');
   const xAt = (l: number) => readActivation(d, 'x', d.inChannels, 'n', plus('c', l), 'ih', 'iw');
-  const source = `function(dy, x) {
-  const m = Math.floor((this.thread.x + 0.5) / ${d.kernelWidth});
-  const q = this.thread.x - m * ${d.kernelWidth};
-  const co = this.thread.z;
-  const c = Math.floor((co + 0.5) / ${d.outChannelsPerGroup}) * ${d.inChannelsPerGroup} + this.thread.y * ${lanes};
-  ${sums(lanes)}
-  for (let n = 0; n < ${d.batch}; n++) {
-    for (let oh = 0; oh < ${d.outHeight}; oh++) {
-      const ih = oh * ${d.strideHeight} + m * ${d.dilationHeight} - ${d.padTop};
+  const co = chunks
+    ? `const k = Math.floor((this.thread.z + 0.5) / ${d.outChannels});
+  const co = this.thread.z - k * ${d.outChannels};`
+    : 'const co = this.thread.z;';
+  const row = `const ih = oh * ${d.strideHeight} + m * ${d.dilationHeight} - ${d.padTop};
       if (ih >= 0 && ih < ${d.inHeight}) {
         for (let ow = 0; ow < ${d.outWidth}; ow++) {
           const iw = ow * ${d.strideWidth} + q * ${d.dilationWidth} - ${d.padLeft};
@@ -217,16 +230,21 @@ export function dwSource(desc: ConvDescription, most: Lanes = 4): KernelSource {
             ${accumulate(lanes, (l) => `v * ${xAt(l)}`)}
           }
         }
-      }
-    }
-  }
+      }`;
+  const source = `function(dy, x) {
+  const m = Math.floor((this.thread.x + 0.5) / ${d.kernelWidth});
+  const q = this.thread.x - m * ${d.kernelWidth};
+  ${co}
+  const c = Math.floor((co + 0.5) / ${d.outChannelsPerGroup}) * ${d.inChannelsPerGroup} + this.thread.y * ${lanes};
+  ${sums(lanes)}
+  ${eachRow(d, chunks, 'k', '', row)}
   return ${result(lanes, (l) => `s${l}`)};
 }`;
   const [kk, cin, cout] = weightDims(d);
   return {
     source,
-    output: [kk, cin / lanes, cout],
-    longestLoop: Math.max(d.batch, d.outHeight, d.outWidth),
+    output: [kk, cin / lanes, cout * (chunks?.chunks ?? 1)],
+    longestLoop: Math.max(d.batch, d.outHeight, d.outWidth, chunks?.rows ?? 0),
     lanes,
     laneAxis: 1,
   };
@@ -234,23 +252,26 @@ export function dwSource(desc: ConvDescription, most: Lanes = 4): KernelSource {
 
 /** db[co] sums dy over n, oh, ow. */
 export function dbSource(desc: ConvDescription): KernelSource {
+  const chunked = (c: RowChunks) => dbRows(desc, c);
+  return { ...dbRows(desc, null), rows: { passesPerRow: desc.outWidth + 2, chunked } };
+}
+
+/** dbSource, or with `chunks` its partial sums ([Cout, 1, chunks]: chunk k at z = k). */
+function dbRows(desc: ConvDescription, chunks: RowChunks | null): KernelSource {
   const d = desc;
   const dyAt = readActivation(d, 'dy', d.outChannels, 'n', 'this.thread.x', 'oh', 'ow');
+  const row = `for (let ow = 0; ow < ${d.outWidth}; ow++) {
+        sum += ${dyAt};
+      }`;
   const source = `function(dy) {
   let sum = 0;
-  for (let n = 0; n < ${d.batch}; n++) {
-    for (let oh = 0; oh < ${d.outHeight}; oh++) {
-      for (let ow = 0; ow < ${d.outWidth}; ow++) {
-        sum += ${dyAt};
-      }
-    }
-  }
+  ${eachRow(d, chunks, 'this.thread.z', '', row)}
   return sum;
 }`;
   return {
     source,
-    output: [d.outChannels],
-    longestLoop: Math.max(d.batch, d.outHeight, d.outWidth),
+    output: chunks ? [d.outChannels, 1, chunks.chunks] : [d.outChannels],
+    longestLoop: Math.max(d.batch, d.outHeight, d.outWidth, chunks?.rows ?? 0),
     lanes: 1,
     laneAxis: 0,
   };

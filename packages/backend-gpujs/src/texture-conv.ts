@@ -8,13 +8,20 @@ import {
   type OutputSize,
   weightDims,
 } from './sources.js';
+import { splitRows } from './split-sources.js';
 import { oneLane, relayoutSource } from './texture-sources.js';
 import { type Handle, type Textures, TextureTensor } from './textures.js';
 
-/** One kernel of a GL convolution, and the kernel that puts its 4-lane result in tensor order. */
+/**
+ * The kernels of one pass of a GL convolution: its kernel, the kernel adding up its partial sums
+ * (`ks.sum`), and the kernel that puts a multi-lane result in tensor order.
+ */
 interface Pass {
   readonly ks: KernelSource;
   readonly run: KernelRun;
+  readonly sum: KernelRun | null;
+  /** What the pass returns: `ks.sum`'s result, else `ks`'s. */
+  readonly result: KernelSource;
   readonly relayout: KernelRun | null;
   /** Elements of its result. */
   readonly size: number;
@@ -39,6 +46,7 @@ export class TextureConv {
    * one lane there (block kernels' lanes lie along x, so their buffers are viewed as one lane).
    */
   private readonly lanes: Lanes;
+  private readonly webgpu: boolean;
 
   constructor(
     private readonly engine: Engine,
@@ -50,7 +58,8 @@ export class TextureConv {
     this.dyDims = activationDims(d, d.outChannels, d.outHeight, d.outWidth);
     this.wDims = weightDims(d);
     this.bDims = [d.outChannels];
-    this.lanes = engine.mode === 'webgpu' ? 1 : engine.lanes;
+    this.webgpu = engine.mode === 'webgpu';
+    this.lanes = this.webgpu ? 1 : engine.lanes;
   }
 
   /** A pass's kernels, made on first use (a plan makes them all when it is made). */
@@ -58,15 +67,19 @@ export class TextureConv {
     let pass = this.passes.get(name);
     if (!pass) {
       const { engine, desc } = this;
-      const ks = engine.passSource(name, desc, this.lanes);
+      // dW and db split across threads where one thread's loops would run too long.
+      const ks = splitRows(engine.passSource(name, desc, this.lanes), desc, this.webgpu);
+      const result = ks.sum ?? ks;
       // webgpu's multi-lane results have their lanes along x (block kernels): already in
       // tensor order, viewed as one lane (see `oneLane`), never relaid.
-      const relaid = ks.lanes > 1 && engine.mode !== 'webgpu';
+      const relaid = result.lanes > 1 && !this.webgpu;
       pass = {
         ks,
         run: engine.textureKernel(ks),
-        relayout: relaid ? engine.textureKernel(relayoutSource(ks)) : null,
-        size: ks.output.reduce((a: number, b: number) => a * b, 1) * ks.lanes,
+        sum: ks.sum ? engine.textureKernel(ks.sum) : null,
+        result,
+        relayout: relaid ? engine.textureKernel(relayoutSource(result)) : null,
+        size: result.output.reduce((a: number, b: number) => a * b, 1) * result.lanes,
       };
       this.passes.set(name, pass);
     }
@@ -75,8 +88,8 @@ export class TextureConv {
 
   /**
    * Makes and compiles every kernel now, on zero tensors, so calls compile nothing; only the
-   * relayout kernels, which read a 4-lane result, compile on the first call that keeps such a
-   * result resident.
+   * kernels that read a multi-lane GL texture (relayouts, and sums of multi-lane partial sums)
+   * compile on the first call that runs them.
    */
   async build(): Promise<void> {
     const { textures, engine } = this;
@@ -97,10 +110,16 @@ export class TextureConv {
       const dy = await zero(this.dyDims);
       const w = await zero(this.wDims);
       const b = this.desc.hasBias ? await zero(this.bDims) : null;
-      const build = async (name: PassName, args: GpuTexture[]) => {
-        const { run } = this.pass(name);
+      const compile = async (run: KernelRun, args: GpuTexture[]) => {
         await run.kernel.build?.(...args);
         checkRanInMode(run, engine.mode);
+      };
+      const build = async (name: PassName, args: GpuTexture[]) => {
+        const { ks, run, sum } = this.pass(name);
+        await compile(run, args);
+        // A GL texture of several lanes cannot be uploaded: that sum compiles on first use.
+        if (sum && (ks.lanes === 1 || this.webgpu))
+          await compile(sum, [await zero(this.sumDims(ks))]);
       };
       await build('forward', b ? [x, w, b] : [x, w]);
       await build('dx', [dy, w]);
@@ -127,17 +146,44 @@ export class TextureConv {
   private async finish(name: PassName, args: GpuTexture[], resident: boolean): Promise<Handle> {
     const { textures } = this;
     const pass = this.pass(name);
-    const out = await this.runOn(pass.run, args);
+    const { result } = pass;
+    let out = await this.runOn(pass.run, args);
+    if (pass.sum) out = await this.sum(pass.ks, pass.sum, out);
     try {
-      if (!resident) return await textures.read(out, pass.ks, pass.size);
-      if (pass.ks.lanes > 1 && !pass.relayout) {
-        return new TextureTensor(pass.size, this.textures.hold(oneLane(out, pass.ks)));
+      if (!resident) return await textures.read(out, result, pass.size);
+      if (result.lanes > 1 && !pass.relayout) {
+        return new TextureTensor(pass.size, this.textures.hold(oneLane(out, result)));
       }
       if (!pass.relayout) return new TextureTensor(pass.size, out);
       return new TextureTensor(pass.size, await this.runOn(pass.relayout, [out]));
     } finally {
       // Kept only when it is the device tensor itself.
-      if (!resident || pass.ks.lanes > 1) textures.free(out);
+      if (!resident || result.lanes > 1) textures.free(out);
+    }
+  }
+
+  /**
+   * Whether `ks.sum` reads `ks`'s result as one lane: in webgpu, whose kernels refuse multi-lane
+   * buffers (the lanes lie along x, see `oneLane`).
+   */
+  private sumsOneLane(ks: KernelSource): boolean {
+    return ks.lanes > 1 && this.webgpu;
+  }
+
+  /** The dims of what `ks.sum` reads. */
+  private sumDims(ks: KernelSource): OutputSize {
+    if (!this.sumsOneLane(ks)) return ks.output;
+    return ks.output.map((n, i) => (i === 0 ? n * ks.lanes : n)) as OutputSize;
+  }
+
+  /** Runs `run`, the kernel adding up `partial` (the result of `ks`), and frees `partial`. */
+  private async sum(ks: KernelSource, run: KernelRun, partial: GpuTexture): Promise<GpuTexture> {
+    const input = this.sumsOneLane(ks) ? this.textures.hold(oneLane(partial, ks)) : partial;
+    try {
+      return await this.runOn(run, [input]);
+    } finally {
+      if (input !== partial) this.textures.free(input);
+      this.textures.free(partial);
     }
   }
 
