@@ -14,7 +14,7 @@ import { randomData, refBackward, worstError } from './reference.js';
 // all, and dW and db sum N·Hout·Wout terms per weight: past that they came back short (bench
 // layer G: dw 75.7 for 709.9). GL-path kernels now split that sum across threads by rows of dY
 // and add the chunks up in a second kernel (split-sources.ts). These layers are cheap but sum
-// 56k-91k terms, so each splits, with chunks that end inside an image and a short last chunk.
+// 74k-80k terms, so each splits, with chunks that end inside an image and a short last chunk.
 
 interface Layer {
   name: string;
