@@ -87,11 +87,14 @@ export function defaultLanes(mode: GpujsMode): 1 | 4 {
 }
 
 /**
- * The kernel family unless the caller says: `block` where it measured faster in every pass (layer
+ * The kernel family unless the caller says: `tiled` in webgpu (WGSL through workgroup memory:
+ * 3.7x the block kernels' speed forward and dX, 2.4x dW on layer B on SwiftShader, 2026-12-02);
+ * `block` where it measured faster in every pass (layer
  * B, 2026-12-02: 1.4-4.2x in webgpu, webgl2, webgl and headlessgl on SwiftShader/llvmpipe, 1.5-2.1x
  * in cpu), `gather` in webasm, whose 4-channel SIMD kernels stay faster for dX and dW there.
  */
 export function defaultKernels(mode: GpujsMode): KernelFamily {
+  if (mode === 'webgpu') return 'tiled';
   return mode === 'webasm' ? 'gather' : 'block';
 }
 
@@ -136,7 +139,12 @@ export async function createGpujsBackend(options: GpujsBackendOptions = {}): Pro
   const lanes = options.lanes ?? defaultLanes(mode);
   const kernels = options.kernels ?? defaultKernels(mode);
   if (kernels === 'tiled' && mode !== 'webgpu') {
-    fail('invalid-option', 'options.kernels', kernels, `gather or block in mode ${mode} (tiled is WGSL: webgpu only)`);
+    fail(
+      'invalid-option',
+      'options.kernels',
+      kernels,
+      `gather or block in mode ${mode} (tiled is WGSL: webgpu only)`,
+    );
   }
   const availability = await probeMode(mode);
   if (!availability.available) {

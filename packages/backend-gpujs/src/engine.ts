@@ -15,13 +15,6 @@ import {
 } from './gpujs.js';
 import type { GpujsMode } from './modes.js';
 import { flatten, readPacked } from './readback.js';
-import { hostWgsl } from './wgsl-kernel.js';
-import {
-  dwTiledSource,
-  dxTiledSource,
-  forwardTiledSource,
-  type WgslKernelSource,
-} from './wgsl-sources.js';
 import {
   activationDims,
   dbSource,
@@ -32,6 +25,13 @@ import {
   type Lanes,
   weightDims,
 } from './sources.js';
+import { hostWgsl } from './wgsl-kernel.js';
+import {
+  dwTiledSource,
+  dxTiledSource,
+  forwardTiledSource,
+  type WgslKernelSource,
+} from './wgsl-sources.js';
 
 /** The gpu.js kernel class each mode must end up running on (gpu.js may swap it silently). */
 const KERNEL_CLASS: Record<GpujsMode, unknown> = {

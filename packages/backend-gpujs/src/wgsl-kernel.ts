@@ -21,7 +21,9 @@ export function hostWgsl(kernel: object, program: WgslProgram): void {
   };
   const assemble = k.assembleWGSL?.bind(k);
   if (!assemble || typeof k._computeDispatch !== 'function') {
-    throw new Error('gpu.js has no assembleWGSL/_computeDispatch: a WGSL kernel needs gpu.js 2.24.1');
+    throw new Error(
+      'gpu.js has no assembleWGSL/_computeDispatch: a WGSL kernel needs gpu.js 2.24.1',
+    );
   }
   k.assembleWGSL = () => {
     const generated = assemble();

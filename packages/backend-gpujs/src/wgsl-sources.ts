@@ -190,11 +190,7 @@ function fits(rows: number, cols: number, groups: number, minCols: number) {
 }
 
 /** gpu.js's kernel: only its arguments and output matter, the shader is `wgsl`. */
-function hosted(
-  args: string,
-  output: KernelSource['output'],
-  wgsl: WgslProgram,
-): WgslKernelSource {
+function hosted(args: string, output: KernelSource['output'], wgsl: WgslProgram): WgslKernelSource {
   return {
     source: `function(${args}) {\n  return 0;\n}`,
     output,
@@ -276,7 +272,10 @@ export function dxTiledSource(d: ConvDescription): WgslKernelSource | null {
           v = user_wt[((g * ${s.cog} + co) * ${s.cig} + bn) * ${s.taps} + t];
         }`,
   };
-  const store = (m: string, n: string) => `let nb = ${m} / ${s.inPlane}; let r = ${m} % ${s.inPlane};
+  const store = (
+    m: string,
+    n: string,
+  ) => `let nb = ${m} / ${s.inPlane}; let r = ${m} % ${s.inPlane};
       let ih = r / ${d.inWidth}; let iw = r % ${d.inWidth};
       result[${s.xAt('nb', `g * ${s.cig} + ${n}`, 'ih', 'iw')}] = v;`;
   const wgsl = gemmShader({ rows, cols: s.cig, depth, a, b, store, groups: d.groups });

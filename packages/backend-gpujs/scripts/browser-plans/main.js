@@ -1,7 +1,17 @@
 // The page of run.mjs: plans against one-shot calls in the browser's gpu.js modes, and every
 // PyTorch fixture through a plan.
 import { createGpujsBackend } from '@conv2d/backend-gpujs';
-import { parseFixture, runFixture } from '@conv2d/conformance/runner';
+import { createNaiveBackend } from '@conv2d/backend-naive';
+import {
+  compare,
+  describeMismatch,
+  errorBounds,
+  parseFixture,
+  randomTensor,
+  runFixture,
+  runPasses,
+  seededRandom,
+} from '@conv2d/conformance/runner';
 
 const fixtures = Object.entries(
   import.meta.glob('../../../conformance/fixtures/*.json', { eager: true, import: 'default' }),
@@ -79,13 +89,91 @@ async function check(be, [, xShape, wShape, bias, options], seed) {
   return problems;
 }
 
+/**
+ * Random convolutions sized for the tiled kernels (16-40 channels per group, so most passes take
+ * a tile, several tiles per dispatch, reductions not a multiple of the tile depth) and smaller ones
+ * (the block and gather fallbacks), against the float64 oracle within the suite's bounds, through
+ * one-shot calls and plans.
+ */
+const PROPERTY_CASES = 24;
+const oracle = createNaiveBackend();
+
+function randomCase(random) {
+  const pick = (lo, hi) => lo + Math.floor(random() * (hi - lo + 1));
+  const groups = pick(1, 2);
+  const wide = random() < 0.75;
+  const cin = groups * (wide ? pick(16, 40) : pick(1, 6));
+  const cout = groups * (wide ? pick(16, 40) : pick(1, 6));
+  const kh = pick(1, 4);
+  const kw = pick(1, 4);
+  const options = {
+    stride: [pick(1, 3), pick(1, 3)],
+    dilation: [pick(1, 2), pick(1, 2)],
+    padding: [pick(0, 2), pick(0, 2), pick(0, 2), pick(0, 2)],
+    groups,
+    layout: random() < 0.5 ? 'NCHW' : 'NHWC',
+  };
+  const n = pick(1, 3);
+  const h = pick(kh * 2 + 2, 13);
+  const w = pick(kw * 2 + 2, 13);
+  const xShape = options.layout === 'NCHW' ? [n, cin, h, w] : [n, h, w, cin];
+  return { xShape, wShape: [cout, cin / groups, kh, kw], bias: random() < 0.5, options };
+}
+
+async function properties(be) {
+  const problems = [];
+  for (let seed = 1; seed <= PROPERTY_CASES; seed++) {
+    const random = seededRandom(seed);
+    const c = randomCase(random);
+    const x = randomTensor(c.xShape, random);
+    const w = randomTensor(c.wShape, random);
+    const b = c.bias ? randomTensor([c.wShape[0]], random) : null;
+    const y = await oracle.forward(x, w, b, c.options).catch(() => null);
+    if (!y) continue; // a kernel larger than the padded input: not a case
+    const dy = randomTensor(y.shape, random);
+    const ref = await runPasses(oracle, { x, w, b, dy, options: c.options });
+    const bounds = await errorBounds(x, w, b, dy, c.options);
+    for (const api of ['call', 'plan']) {
+      const got = await runPasses(be, { x, w, b, dy, options: c.options }, api);
+      for (const [name, g, r, bound] of [
+        ['y', got.y, ref.y, bounds.y],
+        ['dx', got.grads.dx, ref.grads.dx, bounds.dx],
+        ['dw', got.grads.dw, ref.grads.dw, bounds.dw],
+        ['db', got.grads.db, ref.grads.db, bounds.db],
+      ]) {
+        if (!r) continue;
+        const m = compare(g.data, r.data, bound);
+        if (m)
+          problems.push(`seed ${seed} ${JSON.stringify(c)} ${api}: ${describeMismatch(name, m)}`);
+      }
+    }
+  }
+  return problems;
+}
+
 const results = [];
 try {
-  const modes = new URLSearchParams(location.search).get('modes').split(',');
-  for (const mode of modes) {
-    const be = await createGpujsBackend({ mode });
+  const params = new URLSearchParams(location.search);
+  const modes = params.get('modes').split(',');
+  // Every family a mode runs: webgpu's tiled (default) and block kernels are both kept correct.
+  const runs = modes.flatMap((mode) =>
+    mode === 'webgpu'
+      ? [
+          [mode, 'tiled'],
+          [mode, 'block'],
+        ]
+      : [[mode, undefined]],
+  );
+  for (const [mode, kernels] of runs) {
+    const be = await createGpujsBackend({ mode, kernels });
+    const label = kernels ? `${be.mode} ${be.kernels}` : be.mode;
+    results.push({
+      mode: label,
+      layer: `${PROPERTY_CASES} random convolutions against the float64 oracle`,
+      problems: await properties(be),
+    });
     for (const [i, layer] of LAYERS.entries()) {
-      results.push({ mode: be.mode, layer: layer[0], problems: await check(be, layer, 5 + 4 * i) });
+      results.push({ mode: label, layer: layer[0], problems: await check(be, layer, 5 + 4 * i) });
     }
     const failed = [];
     for (const f of fixtures) {
@@ -93,12 +181,12 @@ try {
       if (!r.passed) failed.push(`${r.name}: ${r.message}`);
     }
     results.push({
-      mode: be.mode,
+      mode: label,
       layer: `${fixtures.length} fixtures through plans`,
       problems: failed,
     });
     if (be.stats.textures !== 0) {
-      results.push({ mode, layer: 'all', problems: [`${be.stats.textures} textures left`] });
+      results.push({ mode: label, layer: 'all', problems: [`${be.stats.textures} textures left`] });
     }
     be.dispose();
   }

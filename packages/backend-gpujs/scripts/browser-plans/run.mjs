@@ -14,6 +14,7 @@ const server = await servePage({
   alias: {
     '@conv2d/backend-gpujs': here('../../dist/browser.js'),
     '@conv2d/conformance/runner': here('../../../conformance/dist/runner.js'),
+    '@conv2d/backend-naive': here('../../../backend-naive/dist/index.js'),
   },
   optimize: ['gpu.js'],
 });
@@ -26,7 +27,10 @@ try {
   await page.waitForFunction(() => window.__results, null, { timeout: 240_000 });
   for (const r of await page.evaluate(() => window.__results)) {
     failed += r.problems.length ? 1 : 0;
-    console.log(`${r.mode} ${r.layer}: ${r.problems.length ? r.problems.join('; ') : 'ok'}`);
+    // The first few problems of a check, and how many there were.
+    const shown = r.problems.slice(0, 3).join('; ');
+    const more = r.problems.length > 3 ? ` (and ${r.problems.length - 3} more)` : '';
+    console.log(`${r.mode} ${r.layer}: ${r.problems.length ? shown + more : 'ok'}`);
   }
 } finally {
   await browser.close();
