@@ -138,11 +138,16 @@ export function sumSource(
 }
 
 /**
- * `ks`, or where its reduction must be split (see rowChunks) the kernel of its partial sums
- * carrying the kernel that adds them up as `sum`.
+ * `ks`, or where its reduction must be split (`chunksOf`: rowChunks unless a test says) the
+ * kernel of its partial sums carrying the kernel that adds them up as `sum`.
  */
-export function splitRows(ks: KernelSource, desc: ConvDescription, oneLane: boolean): KernelSource {
-  const chunks = ks.rows && rowChunks(desc, ks.rows.passesPerRow);
+export function splitRows(
+  ks: KernelSource,
+  desc: ConvDescription,
+  oneLane: boolean,
+  chunksOf: (desc: ConvDescription, passesPerRow: number) => RowChunks | null = rowChunks,
+): KernelSource {
+  const chunks = ks.rows && chunksOf(desc, ks.rows.passesPerRow);
   if (!ks.rows || !chunks) return ks;
   const partial = ks.rows.chunked(chunks);
   return {
