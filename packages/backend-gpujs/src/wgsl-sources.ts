@@ -48,12 +48,52 @@ export interface WgslKernelSource extends KernelSource {
   readonly wgsl: WgslProgram;
 }
 
+/**
+ * A reduction index as mixed-radix digits (the first unbounded), e.g. k = (ci, kh, kw) with radices
+ * (-, Kh, Kw): a thread loads a run of consecutive k, so it divides once per run and then counts
+ * up with carries instead of dividing for every value.
+ */
+interface Digits {
+  readonly names: readonly string[];
+  readonly radices: readonly number[];
+}
+
 /** WGSL statements that gather one value of A or B. */
 interface Operand {
   /** Once per thread, for the row (A) or column (B) it loads: `fixed` is that index. */
   readonly setup: (fixed: string) => string;
-  /** Sets `v` to the operand at the thread's fixed index and reduction index `k` (0 outside). */
-  readonly load: (k: string) => string;
+  /** The reduction index k as the digits `load` reads. */
+  readonly digits: Digits;
+  /** Sets `v` to the operand at the thread's fixed index and the digits' k (k is in range). */
+  readonly load: string;
+}
+
+/** `var` statements setting the digits to those of `k`. */
+function decode({ names, radices }: Digits, k: string): string {
+  return names
+    .map((name, i) => {
+      const below = radices.slice(i + 1).reduce((p, r) => p * r, 1);
+      const quotient = below === 1 ? k : `${k} / ${below}`;
+      return i === 0
+        ? `var ${name} = ${quotient};`
+        : `var ${name} = (${quotient}) % ${radices[i]};`;
+    })
+    .join(' ');
+}
+
+/** Statements adding 1 to the digits, carrying. */
+function advance({ names, radices }: Digits): string {
+  const step = (i: number): string =>
+    i === 0
+      ? `${names[0]} = ${names[0]} + 1;`
+      : `${names[i]} = ${names[i]} + 1; if (${names[i]} == ${radices[i]}) { ${names[i]} = 0; ${step(i - 1)} }`;
+  return step(names.length - 1);
+}
+
+/** Digits named `prefix` + name, leaving out those whose radix is 1 (always 0). */
+function digits(prefix: string, parts: [string, number][]): Digits {
+  const kept = parts.filter(([, r], i) => i === 0 || r > 1);
+  return { names: kept.map(([n]) => prefix + n), radices: kept.map(([, r]) => r) };
 }
 
 interface Gemm {
@@ -74,21 +114,22 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 /** The shader of one tiled GEMM; `g` (the group) is known to operands and stores. */
 function gemmShader(gemm: Gemm): WgslProgram {
   const { rows, cols, depth, a, b } = gemm;
-  const loads = (TILE * DEPTH) / LOCAL;
-  const step = LOCAL / TILE;
-  const fill = (tile: string, op: Operand) =>
-    range(loads)
-      .map(
-        (e) => `{
-      let k = k0 + lk + ${e * step};
-      var v = 0.0;
-      if (k < ${depth}) {
-        ${op.load('k')}
-      }
-      ${tile}[(lk + ${e * step}) * ${TILE} + lt] = v;
-    }`,
-      )
-      .join('\n    ');
+  // Each thread loads RUN consecutive k of one row of A (one column of B) per step.
+  const run = (TILE * DEPTH) / LOCAL;
+  const fill = (tile: string, op: Operand) => `{
+      ${decode(op.digits, '(k0 + lk)')}
+      ${range(run)
+        .map(
+          (e) => `{
+        var v = 0.0;
+        if (k0 + lk + ${e} < ${depth}) {
+          ${op.load}
+        }
+        ${tile}[(lk + ${e}) * ${TILE} + lt] = v;
+      }${e < run - 1 ? `\n      ${advance(op.digits)}` : ''}`,
+        )
+        .join('\n      ')}
+    }`;
   const accumulate = range(BLOCK)
     .map((j) => `acc${j} = acc${j} + a * tileB[kk * ${TILE} + ty * ${BLOCK} + ${j}];`)
     .join('\n      ');
@@ -96,7 +137,7 @@ function gemmShader(gemm: Gemm): WgslProgram {
     .flatMap((j) =>
       range(BLOCK).map(
         (i) => `{
-    let mc = m0 + tx * ${BLOCK} + ${i};
+    let mc = m0 + tx + ${i * THREADS};
     let nc = n0 + ty * ${BLOCK} + ${j};
     let v = acc${j}[${i}];
     if (mc < ${rows} && nc < ${cols}) {
@@ -117,9 +158,9 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) 
   let g = i32(wg.z);
   let m0 = i32(wg.x) * ${TILE};
   let n0 = i32(wg.y) * ${TILE};
-  // The row of A and the column of B this thread loads (the same at every step).
+  // The row of A and the column of B this thread loads (the same at every step), from k0 + lk.
   let lt = tid % ${TILE};
-  let lk = tid / ${TILE};
+  let lk = (tid / ${TILE}) * ${run};
   let am = m0 + lt;
   let bn = n0 + lt;
   ${a.setup('am')}
@@ -133,8 +174,10 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) 
     ${fill('tileB', b)}
     workgroupBarrier();
     for (var kk = 0; kk < ${DEPTH}; kk = kk + 1) {
-      let r = kk * ${TILE} + tx * ${BLOCK};
-      let a = vec4<f32>(tileA[r], tileA[r + 1], tileA[r + 2], tileA[r + 3]);
+      // Rows tx, tx + 8, ...: neighbouring threads read neighbouring words (one vector load
+      // where the GPU is a CPU's SIMD lanes, as on SwiftShader).
+      let r = kk * ${TILE} + tx;
+      let a = vec4<f32>(tileA[r], tileA[r + ${THREADS}], tileA[r + ${2 * THREADS}], tileA[r + ${3 * THREADS}]);
       ${accumulate}
     }
     workgroupBarrier();
@@ -170,9 +213,30 @@ function sizes(d: ConvDescription) {
   };
 }
 
-/** Statements splitting tap index `t` (kh * Kw + kw) into `kh` and `kw` (suffixed). */
-const splitTap = (d: ConvDescription, t: string, s = '') =>
-  `let kh${s} = ${t} / ${d.kernelWidth}; let kw${s} = ${t} % ${d.kernelWidth};`;
+/** A reduction over (channel, kh, kw): digits `<prefix><channel>`, `<prefix>kh`, `<prefix>kw`. */
+const tapDigits = (d: ConvDescription) => (prefix: string, channel: string) =>
+  digits(prefix, [
+    [channel, 0],
+    ['kh', d.kernelHeight],
+    ['kw', d.kernelWidth],
+  ]);
+
+/** A digit of `digits(prefix, ...)`, or 0 where its radix 1 left it out. */
+const digitOf = (prefix: string, name: string, radix: number) => (radix > 1 ? prefix + name : '0');
+
+/** A tap digit of `tapDigits(d)(prefix, ...)`. */
+const tapOf = (d: ConvDescription, prefix: string, name: 'kh' | 'kw') =>
+  digitOf(prefix, name, name === 'kh' ? d.kernelHeight : d.kernelWidth);
+
+/** A reduction over output positions (n, oh, ow): digits `<prefix>n`, `<prefix>oh`, `<prefix>ow`. */
+const positions = (d: ConvDescription, prefix: string) =>
+  digits(prefix, [
+    ['n', 0],
+    ['oh', d.outHeight],
+    ['ow', d.outWidth],
+  ]);
+const position = (d: ConvDescription, prefix: string, name: 'oh' | 'ow') =>
+  digitOf(prefix, name, name === 'oh' ? d.outHeight : d.outWidth);
 
 /** Statements splitting output position `p` into n, oh, ow (suffixed). */
 const splitOutput = (d: ConvDescription, p: string, s = '') =>
@@ -206,24 +270,26 @@ export function forwardTiledSource(d: ConvDescription): WgslKernelSource | null 
   const rows = d.batch * s.outPlane;
   const depth = s.cig * s.taps;
   if (!fits(rows, s.cog, d.groups, MIN_TILED_COLUMNS)) return null;
+  const taps = tapDigits(d);
+  const tap = (prefix: string, name: 'kh' | 'kw') => tapOf(d, prefix, name);
   const a: Operand = {
     setup: (m) => `${splitOutput(d, m, 'A')}
   let ihA = ohA * ${d.strideHeight} - ${d.padTop};
   let iwA = owA * ${d.strideWidth} - ${d.padLeft};
   let rowA = ${m} < ${rows};`,
-    load: (k) => `let ci = ${k} / ${s.taps}; let t = ${k} % ${s.taps};
-        ${splitTap(d, 't')}
-        let ih = ihA + kh * ${d.dilationHeight};
-        let iw = iwA + kw * ${d.dilationWidth};
-        if (rowA && ih >= 0 && ih < ${d.inHeight} && iw >= 0 && iw < ${d.inWidth}) {
-          v = user_x[${s.xAt('nA', `g * ${s.cig} + ci`, 'ih', 'iw')}];
-        }`,
+    digits: taps('a', 'ci'),
+    load: `let ih = ihA + ${tap('a', 'kh')} * ${d.dilationHeight};
+          let iw = iwA + ${tap('a', 'kw')} * ${d.dilationWidth};
+          if (rowA && ih >= 0 && ih < ${d.inHeight} && iw >= 0 && iw < ${d.inWidth}) {
+            v = user_x[${s.xAt('nA', `g * ${s.cig} + aci`, 'ih', 'iw')}];
+          }`,
   };
   const b: Operand = {
     // OIHW weights: k runs along a filter's (ci, kh, kw), contiguous.
     setup: (n) => `let colB = ${n} < ${s.cog};
   let wB = (g * ${s.cog} + ${n}) * ${depth};`,
-    load: (k) => `if (colB) { v = user_wt[wB + ${k}]; }`,
+    digits: digits('b', [['k', 0]]),
+    load: 'if (colB) { v = user_wt[wB + bk]; }',
   };
   const store = (m: string, n: string) => `${splitOutput(d, m)}
       let co = g * ${s.cog} + ${n};
@@ -247,30 +313,32 @@ export function dxTiledSource(d: ConvDescription): WgslKernelSource | null {
   };
   const h = on('h', d.strideHeight, d.outHeight);
   const w = on('w', d.strideWidth, d.outWidth);
+  const taps = tapDigits(d);
+  const tap = (prefix: string, name: 'kh' | 'kw') => tapOf(d, prefix, name);
   const a: Operand = {
     setup: (m) => `let nA = ${m} / ${s.inPlane}; let rA = ${m} % ${s.inPlane};
   let thA = rA / ${d.inWidth} + ${d.padTop};
   let twA = rA % ${d.inWidth} + ${d.padLeft};
   let rowA = ${m} < ${rows};`,
-    load: (k) => `let co = ${k} / ${s.taps}; let t = ${k} % ${s.taps};
-        ${splitTap(d, 't')}
-        let th = thA - kh * ${d.dilationHeight};
-        let tw = twA - kw * ${d.dilationWidth};
-        if (rowA && ${h.reach} && ${w.reach}) {
-          let oh = ${h.at};
-          let ow = ${w.at};
-          if (oh < ${h.size} && ow < ${w.size}) {
-            v = user_dy[${s.yAt('nA', `g * ${s.cog} + co`, 'oh', 'ow')}];
-          }
-        }`,
+    digits: taps('a', 'co'),
+    load: `let th = thA - ${tap('a', 'kh')} * ${d.dilationHeight};
+          let tw = twA - ${tap('a', 'kw')} * ${d.dilationWidth};
+          if (rowA && ${h.reach} && ${w.reach}) {
+            let oh = ${h.at};
+            let ow = ${w.at};
+            if (oh < ${h.size} && ow < ${w.size}) {
+              v = user_dy[${s.yAt('nA', `g * ${s.cog} + aco`, 'oh', 'ow')}];
+            }
+          }`,
   };
   const b: Operand = {
     setup: (n) => `let colB = ${n} < ${s.cig};`,
     // w[g·Cog + co][ci][kh][kw] with k = co·taps + t.
-    load: (k) => `if (colB) {
-          let co = ${k} / ${s.taps}; let t = ${k} % ${s.taps};
-          v = user_wt[((g * ${s.cog} + co) * ${s.cig} + bn) * ${s.taps} + t];
-        }`,
+    digits: digits('b', [
+      ['co', 0],
+      ['t', s.taps],
+    ]),
+    load: `if (colB) { v = user_wt[((g * ${s.cog} + bco) * ${s.cig} + bn) * ${s.taps} + ${s.taps > 1 ? 'bt' : '0'}]; }`,
   };
   const store = (
     m: string,
@@ -290,10 +358,8 @@ export function dwTiledSource(d: ConvDescription): WgslKernelSource | null {
   const a: Operand = {
     setup: (m) => `let rowA = ${m} < ${s.cog};
   let coA = g * ${s.cog} + ${m};`,
-    load: (k) => `if (rowA) {
-          ${splitOutput(d, k)}
-          v = user_dy[${s.yAt('n', 'coA', 'oh', 'ow')}];
-        }`,
+    digits: positions(d, 'a'),
+    load: `if (rowA) { v = user_dy[${s.yAt('an', 'coA', position(d, 'a', 'oh'), position(d, 'a', 'ow'))}]; }`,
   };
   const b: Operand = {
     setup: (n) => `let colB = ${n} < ${cols};
@@ -302,14 +368,12 @@ export function dwTiledSource(d: ConvDescription): WgslKernelSource | null {
   let khB = tB / ${d.kernelWidth}; let kwB = tB % ${d.kernelWidth};
   let offH = khB * ${d.dilationHeight} - ${d.padTop};
   let offW = kwB * ${d.dilationWidth} - ${d.padLeft};`,
-    load: (k) => `if (colB) {
-          ${splitOutput(d, k)}
-          let ih = oh * ${d.strideHeight} + offH;
-          let iw = ow * ${d.strideWidth} + offW;
-          if (ih >= 0 && ih < ${d.inHeight} && iw >= 0 && iw < ${d.inWidth}) {
-            v = user_x[${s.xAt('n', 'ciB', 'ih', 'iw')}];
-          }
-        }`,
+    digits: positions(d, 'p'),
+    load: `let ih = ${position(d, 'p', 'oh')} * ${d.strideHeight} + offH;
+          let iw = ${position(d, 'p', 'ow')} * ${d.strideWidth} + offW;
+          if (colB && ih >= 0 && ih < ${d.inHeight} && iw >= 0 && iw < ${d.inWidth}) {
+            v = user_x[${s.xAt('pn', 'ciB', 'ih', 'iw')}];
+          }`,
   };
   // OIHW: filter g·Cog + m, then (ci, kh, kw) = n.
   const store = (m: string, n: string) => `result[(g * ${s.cog} + ${m}) * ${cols} + ${n}] = v;`;
