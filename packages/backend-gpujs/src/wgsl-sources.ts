@@ -1,5 +1,6 @@
 import type { ConvDescription } from '@conv2d/core';
 import { activationDims, type KernelSource, weightDims } from './sources.js';
+import { sumSource } from './split-sources.js';
 
 /**
  * The `tiled` kernel family (webgpu only): each pass is a matrix product tiled through workgroup
@@ -27,6 +28,8 @@ const THREADS = 8;
 const BLOCK = TILE / THREADS;
 /** Threads per workgroup. */
 const LOCAL = THREADS * THREADS;
+/** Most stride phases (sh·sw) one dX shader holds: a branch each. */
+const MAX_PHASES = 16;
 /** WebGPU's guaranteed limit on workgroups per dispatch dimension. */
 const MAX_GROUPS = 65535;
 /**
@@ -96,33 +99,41 @@ function digits(prefix: string, parts: [string, number][]): Digits {
   return { names: kept.map(([n]) => prefix + n), radices: kept.map(([, r]) => r) };
 }
 
-interface Gemm {
+/** One matrix product of a pass (dX has one per stride phase, the others one). */
+interface GemmPart {
   readonly rows: number;
-  readonly cols: number;
-  /** The reduction's length (over all splits). */
+  /** The reduction's length. */
   readonly depth: number;
   readonly a: Operand;
   readonly b: Operand;
-  /** Stores `v`, C at (m, n), after checking both are inside C. */
+  /** Stores `v`, C at (m, n) (both checked to lie inside C); `split` is the reduction's chunk. */
   readonly store: (m: string, n: string) => string;
-  /** Groups of the convolution: the dispatch's z. */
+}
+
+interface Gemm {
+  readonly cols: number;
+  readonly parts: readonly GemmPart[];
+  /** Groups of the convolution. */
   readonly groups: number;
+  /** Chunks each reduction is split into (their sums are stored apart, and added up later). */
+  readonly splits: number;
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-/** The shader of one tiled GEMM; `g` (the group) is known to operands and stores. */
-function gemmShader(gemm: Gemm): WgslProgram {
-  const { rows, cols, depth, a, b } = gemm;
-  // Each thread loads RUN consecutive k of one row of A (one column of B) per step.
+/** The statements of one part: load tiles, multiply, store; `g`, `split`, m0, n0 are known. */
+function gemmPart(part: GemmPart, cols: number, splits: number): string {
+  const { rows, depth, a, b } = part;
+  // Each thread loads `run` consecutive k of one row of A (one column of B) per step.
   const run = (TILE * DEPTH) / LOCAL;
+  const chunk = Math.ceil(depth / splits / DEPTH) * DEPTH;
   const fill = (tile: string, op: Operand) => `{
       ${decode(op.digits, '(k0 + lk)')}
       ${range(run)
         .map(
           (e) => `{
         var v = 0.0;
-        if (k0 + lk + ${e} < ${depth}) {
+        if (k0 + lk + ${e} < kEnd) {
           ${op.load}
         }
         ${tile}[(lk + ${e}) * ${TILE} + lt] = v;
@@ -141,35 +152,21 @@ function gemmShader(gemm: Gemm): WgslProgram {
     let nc = n0 + ty * ${BLOCK} + ${j};
     let v = acc${j}[${i}];
     if (mc < ${rows} && nc < ${cols}) {
-      ${gemm.store('mc', 'nc')}
+      ${part.store('mc', 'nc')}
     }
   }`,
       ),
     )
     .join('\n  ');
-  const body = `var<workgroup> tileA : array<f32, ${TILE * DEPTH}>;
-var<workgroup> tileB : array<f32, ${TILE * DEPTH}>;
-
-@compute @workgroup_size(${THREADS}, ${THREADS}, 1)
-fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) li : u32) {
-  let tid = i32(li);
-  let tx = tid % ${THREADS};
-  let ty = tid / ${THREADS};
-  let g = i32(wg.z);
-  let m0 = i32(wg.x) * ${TILE};
-  let n0 = i32(wg.y) * ${TILE};
-  // The row of A and the column of B this thread loads (the same at every step), from k0 + lk.
-  let lt = tid % ${TILE};
-  let lk = (tid / ${TILE}) * ${run};
-  let am = m0 + lt;
-  let bn = n0 + lt;
+  return `let am = m0 + lt;
   ${a.setup('am')}
   ${b.setup('bn')}
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
   var acc3 = vec4<f32>(0.0);
-  for (var k0 = 0; k0 < ${depth}; k0 = k0 + ${DEPTH}) {
+  let kEnd = min(split * ${chunk} + ${chunk}, ${depth});
+  for (var k0 = split * ${chunk}; k0 < kEnd; k0 = k0 + ${DEPTH}) {
     ${fill('tileA', a)}
     ${fill('tileB', b)}
     workgroupBarrier();
@@ -182,13 +179,49 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) 
     }
     workgroupBarrier();
   }
-  ${stores}
+  ${stores}`;
+}
+
+/**
+ * The shader of a tiled GEMM: workgroup z = (part, split, group), x and y the tiles of C. A
+ * part's branch depends on the workgroup only, so its barriers are in uniform control flow.
+ */
+function gemmShader(gemm: Gemm): WgslProgram {
+  const { cols, parts, groups, splits } = gemm;
+  const run = (TILE * DEPTH) / LOCAL;
+  const branches = parts
+    .map(
+      (part, p) => `if (part == ${p} && m0 < ${part.rows}) {
+    ${gemmPart(part, cols, splits)}
+  }`,
+    )
+    .join('\n  ');
+  const body = `var<workgroup> tileA : array<f32, ${TILE * DEPTH}>;
+var<workgroup> tileB : array<f32, ${TILE * DEPTH}>;
+
+@compute @workgroup_size(${THREADS}, ${THREADS}, 1)
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) li : u32) {
+  let tid = i32(li);
+  let tx = tid % ${THREADS};
+  let ty = tid / ${THREADS};
+  let z = i32(wg.z);
+  let g = z % ${groups};
+  let split = (z / ${groups}) % ${splits};
+  let part = z / ${groups * splits};
+  let m0 = i32(wg.x) * ${TILE};
+  let n0 = i32(wg.y) * ${TILE};
+  // The row of A and the column of B this thread loads (the same at every step), from k0 + lk.
+  let lt = tid % ${TILE};
+  let lk = (tid / ${TILE}) * ${run};
+  let bn = n0 + lt;
+  ${branches}
 }
 `;
+  const most = Math.max(...parts.map((p) => p.rows));
   return {
     body,
     workgroupSize: [THREADS, THREADS, 1],
-    groups: [Math.ceil(rows / TILE), Math.ceil(cols / TILE), gemm.groups],
+    groups: [Math.ceil(most / TILE), Math.ceil(cols / TILE), parts.length * splits * groups],
   };
 }
 
@@ -253,6 +286,16 @@ function fits(rows: number, cols: number, groups: number, minCols: number) {
   );
 }
 
+/**
+ * Chunks to split dW's reduction into: enough workgroups to fill a GPU (about 256: a product of
+ * few tiles, such as 32 filters of 5x5 taps, would otherwise run on one), each chunk at least 4
+ * steps of the tile depth, and at most 256 chunks to add up.
+ */
+function reductionSplits(tiles: number, depth: number): number {
+  const wanted = Math.ceil(256 / tiles);
+  return Math.max(1, Math.min(wanted, 256, Math.floor(depth / (4 * DEPTH))));
+}
+
 /** gpu.js's kernel: only its arguments and output matter, the shader is `wgsl`. */
 function hosted(args: string, output: KernelSource['output'], wgsl: WgslProgram): WgslKernelSource {
   return {
@@ -294,59 +337,106 @@ export function forwardTiledSource(d: ConvDescription): WgslKernelSource | null 
   const store = (m: string, n: string) => `${splitOutput(d, m)}
       let co = g * ${s.cog} + ${n};
       result[${s.yAt('n', 'co', 'oh', 'ow')}] = v${d.hasBias ? ' + user_b[co]' : ''};`;
-  const wgsl = gemmShader({ rows, cols: s.cog, depth, a, b, store, groups: d.groups });
+  const wgsl = gemmShader({
+    cols: s.cog,
+    parts: [{ rows, depth, a, b, store }],
+    groups: d.groups,
+    splits: 1,
+  });
   const output = activationDims(d, d.outChannels, d.outHeight, d.outWidth);
   return hosted(d.hasBias ? 'x, wt, b' : 'x, wt', output, wgsl);
 }
 
+/**
+ * The taps of one kernel axis that reach inputs of one stride phase, an arithmetic sequence:
+ * input i (i + pad ≡ phase mod stride) meets tap k of output (i + pad - k·dilation) / stride, which
+ * exists only where k·dilation ≡ phase (mod stride). Its inputs are first, first + stride, ...
+ */
+function phaseOf(
+  phase: number,
+  stride: number,
+  dilation: number,
+  taps: number,
+  pad: number,
+  size: number,
+) {
+  const reaching = range(taps).filter((k) => (k * dilation - phase) % stride === 0);
+  const first = (((phase - pad) % stride) + stride) % stride;
+  return {
+    firstTap: reaching[0] ?? 0,
+    tapStep: reaching.length > 1 ? reaching[1] - reaching[0] : 1,
+    tapCount: reaching.length,
+    first,
+    count: first < size ? Math.ceil((size - first) / stride) : 0,
+  };
+}
+
+/**
+ * dX as a transposed convolution, one GEMM per stride phase (the inputs sharing (ih + pt) mod sh
+ * and (iw + pl) mod sw): each phase reduces over the taps that reach it only, so a stride's
+ * inserted zeros are neither stored nor multiplied. Stride 1 has one phase and every tap.
+ */
 export function dxTiledSource(d: ConvDescription): WgslKernelSource | null {
   const s = sizes(d);
-  const rows = d.batch * s.inPlane;
-  const depth = s.cog * s.taps;
-  if (!fits(rows, s.cig, d.groups, MIN_TILED_COLUMNS)) return null;
-  // The output position whose window put tap (kh, kw) on input (ih, iw): oh = (ih + pt - kh·dh)
-  // / sh where that divides, so a stride skips the taps it never used (the inserted zeros).
-  const on = (axis: 'h' | 'w', stride: number, size: number) => {
-    const reach = `t${axis} >= 0${stride > 1 ? ` && t${axis} % ${stride} == 0` : ''}`;
-    const at = stride > 1 ? `t${axis} / ${stride}` : `t${axis}`;
-    return { reach, at, size };
-  };
-  const h = on('h', d.strideHeight, d.outHeight);
-  const w = on('w', d.strideWidth, d.outWidth);
-  const taps = tapDigits(d);
-  const tap = (prefix: string, name: 'kh' | 'kw') => tapOf(d, prefix, name);
-  const a: Operand = {
-    setup: (m) => `let nA = ${m} / ${s.inPlane}; let rA = ${m} % ${s.inPlane};
-  let thA = rA / ${d.inWidth} + ${d.padTop};
-  let twA = rA % ${d.inWidth} + ${d.padLeft};
+  if (!fits(d.batch * s.inPlane, s.cig, d.groups, MIN_TILED_COLUMNS)) return null;
+  if (d.strideHeight * d.strideWidth > MAX_PHASES) return null;
+  const parts: GemmPart[] = [];
+  for (const ph of range(d.strideHeight)) {
+    for (const pw of range(d.strideWidth)) {
+      const h = phaseOf(ph, d.strideHeight, d.dilationHeight, d.kernelHeight, d.padTop, d.inHeight);
+      const w = phaseOf(pw, d.strideWidth, d.dilationWidth, d.kernelWidth, d.padLeft, d.inWidth);
+      const plane = h.count * w.count;
+      if (plane === 0) continue;
+      const rows = d.batch * plane;
+      const k = digits('a', [
+        ['co', 0],
+        ['jh', h.tapCount],
+        ['jw', w.tapCount],
+      ]);
+      const kb = digits('b', [
+        ['co', 0],
+        ['jh', h.tapCount],
+        ['jw', w.tapCount],
+      ]);
+      const tapH = (p: string) => `${h.firstTap} + ${digitOf(p, 'jh', h.tapCount)} * ${h.tapStep}`;
+      const tapW = (p: string) => `${w.firstTap} + ${digitOf(p, 'jw', w.tapCount)} * ${w.tapStep}`;
+      /** Statements giving the input (nX, ihX, iwX) of row `m` of this phase. */
+      const inputOf = (
+        m: string,
+        x: string,
+      ) => `let n${x} = ${m} / ${plane}; let r${x} = ${m} % ${plane};
+  let ih${x} = ${h.first} + (r${x} / ${w.count}) * ${d.strideHeight};
+  let iw${x} = ${w.first} + (r${x} % ${w.count}) * ${d.strideWidth};`;
+      parts.push({
+        rows,
+        depth: s.cog * h.tapCount * w.tapCount,
+        a: {
+          setup: (m) => `${inputOf(m, 'A')}
   let rowA = ${m} < ${rows};`,
-    digits: taps('a', 'co'),
-    load: `let th = thA - ${tap('a', 'kh')} * ${d.dilationHeight};
-          let tw = twA - ${tap('a', 'kw')} * ${d.dilationWidth};
-          if (rowA && ${h.reach} && ${w.reach}) {
-            let oh = ${h.at};
-            let ow = ${w.at};
-            if (oh < ${h.size} && ow < ${w.size}) {
-              v = user_dy[${s.yAt('nA', `g * ${s.cog} + aco`, 'oh', 'ow')}];
-            }
+          digits: k,
+          // (ih + pt - kh·dh) divides by sh here: only its range is left to check.
+          load: `let oh = (ihA + ${d.padTop} - (${tapH('a')}) * ${d.dilationHeight}) / ${d.strideHeight};
+          let ow = (iwA + ${d.padLeft} - (${tapW('a')}) * ${d.dilationWidth}) / ${d.strideWidth};
+          if (rowA && ihA + ${d.padTop} >= (${tapH('a')}) * ${d.dilationHeight} && oh < ${d.outHeight}
+              && iwA + ${d.padLeft} >= (${tapW('a')}) * ${d.dilationWidth} && ow < ${d.outWidth}) {
+            v = user_dy[${s.yAt('nA', `g * ${s.cog} + aco`, 'oh', 'ow')}];
           }`,
-  };
-  const b: Operand = {
-    setup: (n) => `let colB = ${n} < ${s.cig};`,
-    // w[g·Cog + co][ci][kh][kw] with k = co·taps + t.
-    digits: digits('b', [
-      ['co', 0],
-      ['t', s.taps],
-    ]),
-    load: `if (colB) { v = user_wt[((g * ${s.cog} + bco) * ${s.cig} + bn) * ${s.taps} + ${s.taps > 1 ? 'bt' : '0'}]; }`,
-  };
-  const store = (
-    m: string,
-    n: string,
-  ) => `let nb = ${m} / ${s.inPlane}; let r = ${m} % ${s.inPlane};
-      let ih = r / ${d.inWidth}; let iw = r % ${d.inWidth};
-      result[${s.xAt('nb', `g * ${s.cig} + ${n}`, 'ih', 'iw')}] = v;`;
-  const wgsl = gemmShader({ rows, cols: s.cig, depth, a, b, store, groups: d.groups });
+        },
+        b: {
+          setup: (n) => `let colB = ${n} < ${s.cig};`,
+          digits: kb,
+          // w[g·Cog + co][ci][kh][kw]
+          load: `if (colB) {
+            v = user_wt[((g * ${s.cog} + bco) * ${s.cig} + bn) * ${s.taps} + (${tapH('b')}) * ${d.kernelWidth} + ${tapW('b')}];
+          }`,
+        },
+        store: (m, n) => `${inputOf(m, 'S')}
+      result[${s.xAt('nS', `g * ${s.cig} + ${n}`, 'ihS', 'iwS')}] = v;`,
+      });
+    }
+  }
+  const wgsl = gemmShader({ cols: s.cig, parts, groups: d.groups, splits: 1 });
+  if (wgsl.groups[2] > MAX_GROUPS) return null;
   return hosted('dy, wt', activationDims(d, d.inChannels, d.inHeight, d.inWidth), wgsl);
 }
 
@@ -375,8 +465,24 @@ export function dwTiledSource(d: ConvDescription): WgslKernelSource | null {
             v = user_x[${s.xAt('pn', 'ciB', 'ih', 'iw')}];
           }`,
   };
-  // OIHW: filter g·Cog + m, then (ci, kh, kw) = n.
-  const store = (m: string, n: string) => `result[(g * ${s.cog} + ${m}) * ${cols} + ${n}] = v;`;
-  const wgsl = gemmShader({ rows: s.cog, cols, depth, a, b, store, groups: d.groups });
-  return hosted('dy, x', weightDims(d), wgsl);
+  // OIHW: filter g·Cog + m, then (ci, kh, kw) = n; chunk `split` of the sums Cout filters on.
+  const store = (m: string, n: string) =>
+    `result[((split * ${d.outChannels}) + g * ${s.cog} + ${m}) * ${cols} + ${n}] = v;`;
+  const splits = reductionSplits(
+    Math.ceil(s.cog / TILE) * Math.ceil(cols / TILE) * d.groups,
+    depth,
+  );
+  const wgsl = gemmShader({
+    cols,
+    parts: [{ rows: s.cog, depth, a, b, store }],
+    groups: d.groups,
+    splits,
+  });
+  if (wgsl.groups[2] > MAX_GROUPS) return null;
+  const whole = hosted('dy, x', weightDims(d), wgsl);
+  if (splits === 1) return whole;
+  // Chunk k of the sums at z = k·Cout + co of a [Kh·Kw, Cin/g, Cout·chunks] result.
+  const [taps, cig, cout] = weightDims(d);
+  const partial = hosted('dy, x', [taps, cig, cout * splits], wgsl);
+  return { ...partial, sum: sumSource(whole, partial, splits, false) };
 }

@@ -33,8 +33,9 @@ describe('the tiled (WGSL) kernel family', () => {
     // dX: rows N·H·W, 32 input channels per group; dW: 48 filters x (32·9) per group.
     expect(dxTiledSource(d)?.wgsl.groups).toEqual([196, 1, 2]);
     expect(dxTiledSource(d)?.output).toEqual([56, 56, 2 * 64]);
-    expect(dwTiledSource(d)?.wgsl.groups).toEqual([2, 9, 2]);
-    expect(dwTiledSource(d)?.output).toEqual([9, 32, 96]);
+    // dW: 2 x 9 tiles per group, 36 in all: its 6272 positions in ceil(256 / 36) = 8 chunks.
+    expect(dwTiledSource(d)?.wgsl.groups).toEqual([2, 9, 2 * 8]);
+    expect(dwTiledSource(d)?.sum?.output).toEqual([9, 32, 96]);
   });
 
   it('leaves narrow passes to the block kernels (a tile of zeros does not pay)', () => {
@@ -51,13 +52,27 @@ describe('the tiled (WGSL) kernel family', () => {
     expect(MIN_TILED_COLUMNS).toBeGreaterThan(3);
   });
 
-  it('skips the taps a stride never used in dX, in the index arithmetic', () => {
+  it('runs dX one stride phase at a time, over the taps that reach it', () => {
     const strided = describeConv([1, 16, 9, 9], [16, 16, 3, 3], null, { stride: [2, 3] });
-    const body = dxTiledSource(strided)?.wgsl.body ?? '';
-    expect(body).toMatch(/th % 2 == 0/);
-    expect(body).toMatch(/tw % 3 == 0/);
+    const dx = dxTiledSource(strided);
+    // 2 x 3 phases, each its own branch: ceil(9/2) x ceil(9/3) = 15 inputs of phase (0, 0).
+    expect(dx?.wgsl.groups).toEqual([1, 1, 6]);
+    expect(dx?.wgsl.body.match(/if \(part == \d+ && m0 < \d+\)/g)?.length).toBe(6);
+    expect(dx?.wgsl.body).toMatch(/part == 0 && m0 < 15\)/);
     const unit = dxTiledSource(describeConv([1, 16, 9, 9], [16, 16, 3, 3], null, {}));
-    expect(unit?.wgsl.body).not.toMatch(/ % 1 == 0/);
+    expect(unit?.wgsl.groups).toEqual([3, 1, 1]);
+    const huge = describeConv([1, 16, 30, 30], [16, 16, 1, 1], null, { stride: 5 });
+    expect(dxTiledSource(huge)).toBeNull(); // 25 phases: the block kernels run
+  });
+
+  it('splits a dW reduction with few tiles into chunks, and adds them up after', () => {
+    const f = describeConv([32, 1, 28, 28], [32, 1, 5, 5], null, { padding: 2 });
+    const dw = dwTiledSource(f);
+    // One 32x32 tile (32 filters x 25 taps): 25088 positions split 256 ways (98 -> 112 per chunk).
+    expect(dw?.wgsl.groups).toEqual([1, 1, 256]);
+    expect(dw?.output).toEqual([25, 1, 32 * 256]);
+    expect(dw?.sum?.output).toEqual([25, 1, 32]);
+    expect(dw?.sum?.source).toMatch(/k < 256/);
   });
 
   it('replaces the shader gpu.js generates, keeping its bindings, and the dispatch', () => {
