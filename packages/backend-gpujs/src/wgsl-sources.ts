@@ -22,7 +22,7 @@ import { sumSource } from './split-sources.js';
 
 /** Rows and columns of C per workgroup, reduction steps per tile load, threads per side. */
 const TILE = 32;
-const DEPTH = 16;
+const DEPTH = 32;
 const THREADS = 8;
 /** Rows (or columns) of C one thread computes. */
 const BLOCK = TILE / THREADS;
@@ -183,15 +183,17 @@ function gemmPart(part: GemmPart, cols: number, splits: number): string {
 }
 
 /**
- * The shader of a tiled GEMM: workgroup z = (part, split, group), x and y the tiles of C. A
- * part's branch depends on the workgroup only, so its barriers are in uniform control flow.
+ * The shader of a tiled GEMM: workgroup z = (split, group), x and y the tiles of C. A workgroup
+ * runs its tile of every part in turn (dX's stride phases: the same work for every workgroup,
+ * where a phase per workgroup left SwiftShader's threads a phase each, all of one layer D's work
+ * on one of them). Its branches depend on the workgroup only: barriers in uniform control flow.
  */
 function gemmShader(gemm: Gemm): WgslProgram {
   const { cols, parts, groups, splits } = gemm;
   const run = (TILE * DEPTH) / LOCAL;
   const branches = parts
     .map(
-      (part, p) => `if (part == ${p} && m0 < ${part.rows}) {
+      (part) => `if (m0 < ${part.rows}) {
     ${gemmPart(part, cols, splits)}
   }`,
     )
@@ -206,8 +208,7 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) 
   let ty = tid / ${THREADS};
   let z = i32(wg.z);
   let g = z % ${groups};
-  let split = (z / ${groups}) % ${splits};
-  let part = z / ${groups * splits};
+  let split = z / ${groups};
   let m0 = i32(wg.x) * ${TILE};
   let n0 = i32(wg.y) * ${TILE};
   // The row of A and the column of B this thread loads (the same at every step), from k0 + lk.
@@ -221,7 +222,7 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) 
   return {
     body,
     workgroupSize: [THREADS, THREADS, 1],
-    groups: [Math.ceil(most / TILE), Math.ceil(cols / TILE), parts.length * splits * groups],
+    groups: [Math.ceil(most / TILE), Math.ceil(cols / TILE), splits * groups],
   };
 }
 

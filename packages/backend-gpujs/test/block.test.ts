@@ -123,10 +123,11 @@ describe('block kernels with looped kernel rows (the webgpu variant), in gpu.js 
 });
 
 describe('the kernels option', () => {
-  it('is block by default except in webasm, and rejects other values by name', async () => {
-    expect(
-      ['webgpu', 'webgl2', 'webgl', 'headlessgl', 'cpu'].map((m) => defaultKernels(m as 'cpu')),
-    ).toEqual(Array(5).fill('block'));
+  it('is block by default in the GL modes and cpu, and rejects other values by name', async () => {
+    expect(['webgl2', 'webgl', 'headlessgl', 'cpu'].map((m) => defaultKernels(m as 'cpu'))).toEqual(
+      Array(4).fill('block'),
+    );
+    expect(defaultKernels('webgpu')).toBe('tiled');
     expect(defaultKernels('webasm')).toBe('gather');
     const backend = await createGpujsBackend({ mode: 'cpu' });
     expect(backend.kernels).toBe('block');
