@@ -25,6 +25,7 @@ import {
   type Lanes,
   weightDims,
 } from './sources.js';
+import { forwardDepthwiseSource } from './wgsl-depthwise.js';
 import { hostWgsl } from './wgsl-kernel.js';
 import {
   dwTiledSource,
@@ -145,7 +146,7 @@ const BLOCK_SOURCES: Partial<
 };
 /** `tiled` (webgpu only): WGSL matrix products through workgroup memory (wgsl-sources.ts). */
 const TILED_SOURCES: Partial<Record<PassName, (d: ConvDescription) => WgslKernelSource | null>> = {
-  forward: forwardTiledSource,
+  forward: (d) => forwardTiledSource(d) ?? forwardDepthwiseSource(d),
   dx: dxTiledSource,
   dw: dwTiledSource,
 };

@@ -31,7 +31,7 @@ const LOCAL = THREADS * THREADS;
 /** Most stride phases (sh·sw) one dX shader holds: a branch each. */
 const MAX_PHASES = 16;
 /** WebGPU's guaranteed limit on workgroups per dispatch dimension. */
-const MAX_GROUPS = 65535;
+export const MAX_GROUPS = 65535;
 /**
  * Smallest output-channel (forward, dW) or input-channel (dX) count per group for which a tile of
  * 32 columns pays: below it most of each tile would be zeros, and the block kernels run instead.
@@ -67,8 +67,12 @@ interface Operand {
   readonly setup: (fixed: string) => string;
   /** The reduction index k as the digits `load` reads. */
   readonly digits: Digits;
-  /** Sets `v` to the operand at the thread's fixed index and the digits' k (k is in range). */
-  readonly load: string;
+  /**
+   * The operand at the thread's fixed index and the digits' k: `at` read where `ok` holds, else 0,
+   * after the statements of `prelude`. Branchless (a select: WGSL clamps an access out of range),
+   * since SwiftShader runs both sides of every branch its SIMD lanes might take.
+   */
+  readonly load: { readonly prelude?: string; readonly ok: string; readonly at: string };
 }
 
 /** `var` statements setting the digits to those of `k`. */
@@ -84,13 +88,16 @@ function decode({ names, radices }: Digits, k: string): string {
     .join(' ');
 }
 
-/** Statements adding 1 to the digits, carrying. */
+/** Statements adding 1 to the digits, carrying (with selects: no branch, see Operand.load). */
 function advance({ names, radices }: Digits): string {
-  const step = (i: number): string =>
-    i === 0
-      ? `${names[0]} = ${names[0]} + 1;`
-      : `${names[i]} = ${names[i]} + 1; if (${names[i]} == ${radices[i]}) { ${names[i]} = 0; ${step(i - 1)} }`;
-  return step(names.length - 1);
+  const last = names.length - 1;
+  const carries = range(last)
+    .map((j) => last - j)
+    .map(
+      (i) =>
+        `let c${i} = select(0, 1, ${names[i]} == ${radices[i]}); ${names[i]} = ${names[i]} - c${i} * ${radices[i]}; ${names[i - 1]} = ${names[i - 1]} + c${i};`,
+    );
+  return `{ ${names[last]} = ${names[last]} + 1; ${carries.join(' ')} }`;
 }
 
 /** Digits named `prefix` + name, leaving out those whose radix is 1 (always 0). */
@@ -119,7 +126,14 @@ interface Gemm {
   readonly splits: number;
 }
 
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+export const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/** `a && b && ...` as `(a) & (b) & ...`: WGSL's `&&` may branch, `&` on booleans does not. */
+const conjunction = (all: string) =>
+  all
+    .split('&&')
+    .map((c) => `(${c.trim()})`)
+    .join(' & ');
 
 /** The statements of one part: load tiles, multiply, store; `g`, `split`, m0, n0 are known. */
 function gemmPart(part: GemmPart, cols: number, splits: number): string {
@@ -127,16 +141,17 @@ function gemmPart(part: GemmPart, cols: number, splits: number): string {
   // Each thread loads `run` consecutive k of one row of A (one column of B) per step.
   const run = (TILE * DEPTH) / LOCAL;
   const chunk = Math.ceil(depth / splits / DEPTH) * DEPTH;
+  // Whether k can reach past a chunk's end (else no test for it is generated).
+  const ragged = depth % chunk !== 0 || chunk * splits !== depth;
+  const inRange = (e: number) => (ragged ? `k0 + lk + ${e} < kEnd && ` : '');
   const fill = (tile: string, op: Operand) => `{
       ${decode(op.digits, '(k0 + lk)')}
       ${range(run)
         .map(
           (e) => `{
-        var v = 0.0;
-        if (k0 + lk + ${e} < kEnd) {
-          ${op.load}
-        }
-        ${tile}[(lk + ${e}) * ${TILE} + lt] = v;
+        ${op.load.prelude ?? ''}
+        let ok = ${conjunction(`${inRange(e)}${op.load.ok}`)};
+        ${tile}[(lk + ${e}) * ${TILE} + lt] = select(0.0, ${op.load.at}, ok);
       }${e < run - 1 ? `\n      ${advance(op.digits)}` : ''}`,
         )
         .join('\n      ')}
@@ -235,7 +250,7 @@ function activationIndex(d: ConvDescription, c: number, h: number, w: number) {
 }
 
 /** The description's sizes under short names. */
-function sizes(d: ConvDescription) {
+export function sizes(d: ConvDescription) {
   return {
     taps: d.kernelHeight * d.kernelWidth,
     outPlane: d.outHeight * d.outWidth,
@@ -298,7 +313,11 @@ function reductionSplits(tiles: number, depth: number): number {
 }
 
 /** gpu.js's kernel: only its arguments and output matter, the shader is `wgsl`. */
-function hosted(args: string, output: KernelSource['output'], wgsl: WgslProgram): WgslKernelSource {
+export function hosted(
+  args: string,
+  output: KernelSource['output'],
+  wgsl: WgslProgram,
+): WgslKernelSource {
   return {
     source: `function(${args}) {\n  return 0;\n}`,
     output,
@@ -322,18 +341,19 @@ export function forwardTiledSource(d: ConvDescription): WgslKernelSource | null 
   let iwA = owA * ${d.strideWidth} - ${d.padLeft};
   let rowA = ${m} < ${rows};`,
     digits: taps('a', 'ci'),
-    load: `let ih = ihA + ${tap('a', 'kh')} * ${d.dilationHeight};
-          let iw = iwA + ${tap('a', 'kw')} * ${d.dilationWidth};
-          if (rowA && ih >= 0 && ih < ${d.inHeight} && iw >= 0 && iw < ${d.inWidth}) {
-            v = user_x[${s.xAt('nA', `g * ${s.cig} + aci`, 'ih', 'iw')}];
-          }`,
+    load: {
+      prelude: `let ih = ihA + ${tap('a', 'kh')} * ${d.dilationHeight};
+        let iw = iwA + ${tap('a', 'kw')} * ${d.dilationWidth};`,
+      ok: `rowA && ih >= 0 && ih < ${d.inHeight} && iw >= 0 && iw < ${d.inWidth}`,
+      at: `user_x[${s.xAt('nA', `g * ${s.cig} + aci`, 'ih', 'iw')}]`,
+    },
   };
   const b: Operand = {
     // OIHW weights: k runs along a filter's (ci, kh, kw), contiguous.
     setup: (n) => `let colB = ${n} < ${s.cog};
   let wB = (g * ${s.cog} + ${n}) * ${depth};`,
     digits: digits('b', [['k', 0]]),
-    load: 'if (colB) { v = user_wt[wB + bk]; }',
+    load: { ok: 'colB', at: 'user_wt[wB + bk]' },
   };
   const store = (m: string, n: string) => `${splitOutput(d, m)}
       let co = g * ${s.cog} + ${n};
@@ -416,20 +436,22 @@ export function dxTiledSource(d: ConvDescription): WgslKernelSource | null {
   let rowA = ${m} < ${rows};`,
           digits: k,
           // (ih + pt - kh·dh) divides by sh here: only its range is left to check.
-          load: `let oh = (ihA + ${d.padTop} - (${tapH('a')}) * ${d.dilationHeight}) / ${d.strideHeight};
-          let ow = (iwA + ${d.padLeft} - (${tapW('a')}) * ${d.dilationWidth}) / ${d.strideWidth};
-          if (rowA && ihA + ${d.padTop} >= (${tapH('a')}) * ${d.dilationHeight} && oh < ${d.outHeight}
-              && iwA + ${d.padLeft} >= (${tapW('a')}) * ${d.dilationWidth} && ow < ${d.outWidth}) {
-            v = user_dy[${s.yAt('nA', `g * ${s.cog} + aco`, 'oh', 'ow')}];
-          }`,
+          load: {
+            prelude: `let oh = (ihA + ${d.padTop} - (${tapH('a')}) * ${d.dilationHeight}) / ${d.strideHeight};
+          let ow = (iwA + ${d.padLeft} - (${tapW('a')}) * ${d.dilationWidth}) / ${d.strideWidth};`,
+            ok: `rowA && ihA + ${d.padTop} >= (${tapH('a')}) * ${d.dilationHeight} && oh < ${d.outHeight}
+              && iwA + ${d.padLeft} >= (${tapW('a')}) * ${d.dilationWidth} && ow < ${d.outWidth}`,
+            at: `user_dy[${s.yAt('nA', `g * ${s.cog} + aco`, 'oh', 'ow')}]`,
+          },
         },
         b: {
           setup: (n) => `let colB = ${n} < ${s.cig};`,
           digits: kb,
           // w[g·Cog + co][ci][kh][kw]
-          load: `if (colB) {
-            v = user_wt[((g * ${s.cog} + bco) * ${s.cig} + bn) * ${s.taps} + (${tapH('b')}) * ${d.kernelWidth} + ${tapW('b')}];
-          }`,
+          load: {
+            ok: 'colB',
+            at: `user_wt[((g * ${s.cog} + bco) * ${s.cig} + bn) * ${s.taps} + (${tapH('b')}) * ${d.kernelWidth} + ${tapW('b')}]`,
+          },
         },
         store: (m, n) => `${inputOf(m, 'S')}
       result[${s.xAt('nS', `g * ${s.cig} + ${n}`, 'ihS', 'iwS')}] = v;`,
@@ -450,7 +472,10 @@ export function dwTiledSource(d: ConvDescription): WgslKernelSource | null {
     setup: (m) => `let rowA = ${m} < ${s.cog};
   let coA = g * ${s.cog} + ${m};`,
     digits: positions(d, 'a'),
-    load: `if (rowA) { v = user_dy[${s.yAt('an', 'coA', position(d, 'a', 'oh'), position(d, 'a', 'ow'))}]; }`,
+    load: {
+      ok: 'rowA',
+      at: `user_dy[${s.yAt('an', 'coA', position(d, 'a', 'oh'), position(d, 'a', 'ow'))}]`,
+    },
   };
   const b: Operand = {
     setup: (n) => `let colB = ${n} < ${cols};
@@ -460,11 +485,12 @@ export function dwTiledSource(d: ConvDescription): WgslKernelSource | null {
   let offH = khB * ${d.dilationHeight} - ${d.padTop};
   let offW = kwB * ${d.dilationWidth} - ${d.padLeft};`,
     digits: positions(d, 'p'),
-    load: `let ih = ${position(d, 'p', 'oh')} * ${d.strideHeight} + offH;
-          let iw = ${position(d, 'p', 'ow')} * ${d.strideWidth} + offW;
-          if (colB && ih >= 0 && ih < ${d.inHeight} && iw >= 0 && iw < ${d.inWidth}) {
-            v = user_x[${s.xAt('pn', 'ciB', 'ih', 'iw')}];
-          }`,
+    load: {
+      prelude: `let ih = ${position(d, 'p', 'oh')} * ${d.strideHeight} + offH;
+        let iw = ${position(d, 'p', 'ow')} * ${d.strideWidth} + offW;`,
+      ok: `colB && ih >= 0 && ih < ${d.inHeight} && iw >= 0 && iw < ${d.inWidth}`,
+      at: `user_x[${s.xAt('pn', 'ciB', 'ih', 'iw')}]`,
+    },
   };
   // OIHW: filter g·Cog + m, then (ci, kh, kw) = n; chunk `split` of the sums Cout filters on.
   const store = (m: string, n: string) =>

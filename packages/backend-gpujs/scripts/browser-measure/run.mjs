@@ -53,7 +53,9 @@ try {
     console.log(`page error: ${e.message}`);
   });
   page.on('console', (m) => console.log(m.text()));
-  await page.goto(`${server.resolvedUrls.local[0]}?modes=${modes}&layers=${layers}&reps=${reps}&families=${families}`);
+  await page.goto(
+    `${server.resolvedUrls.local[0]}?modes=${modes}&layers=${layers}&reps=${reps}&families=${families}`,
+  );
   await page.waitForFunction(() => window.__results, null, { timeout: 590_000, polling: 1000 });
   const results = await page.evaluate(() => window.__results);
   failed += results.filter((r) => r.problem).length;
