@@ -91,19 +91,21 @@ async function check(be, [, xShape, wShape, bias, options], seed) {
 
 /**
  * Random convolutions sized for the tiled kernels (16-40 channels per group, so most passes take
- * a tile, several tiles per dispatch, reductions not a multiple of the tile depth) and smaller ones
- * (the block and gather fallbacks), against the float64 oracle within the suite's bounds, through
- * one-shot calls and plans.
+ * a tile, several tiles per dispatch, reductions not a multiple of the tile depth), depthwise ones
+ * and smaller ones (the block and gather fallbacks), against the float64 oracle within the
+ * suite's bounds, through one-shot calls and plans.
  */
-const PROPERTY_CASES = 24;
+const PROPERTY_CASES = 32;
 const oracle = createNaiveBackend();
 
 function randomCase(random) {
   const pick = (lo, hi) => lo + Math.floor(random() * (hi - lo + 1));
-  const groups = pick(1, 2);
+  // A fifth depthwise (one input channel per group, the WGSL depthwise forward in webgpu).
+  const depthwise = random() < 0.2;
+  const groups = depthwise ? pick(1, 12) : pick(1, 2);
   const wide = random() < 0.75;
-  const cin = groups * (wide ? pick(16, 40) : pick(1, 6));
-  const cout = groups * (wide ? pick(16, 40) : pick(1, 6));
+  const cin = depthwise ? groups : groups * (wide ? pick(16, 40) : pick(1, 6));
+  const cout = groups * (depthwise ? pick(1, 2) : wide ? pick(16, 40) : pick(1, 6));
   const kh = pick(1, 4);
   const kw = pick(1, 4);
   const options = {
