@@ -2,9 +2,9 @@
 # Run on the GPU machine from the project root, after scripts/prepare-gpu-check.sh made
 # .device-carry here (call the device tool with carry [".device-carry"]):
 #   bash apps/bench/scripts/gpu-check.sh [--mode webgpu] [--reps 5]
-# Prints every fixture's result on gpujs:webgpu, then GFLOP/s per layer and pass with where each
-# call's time went (submit, device wait+readback, gpu.js shaping, unpack; layer T also with
-# lanes 1), and beside each layer tfjs-webgpu (@tensorflow/tfjs-backend-webgpu, bundled) on the
+# Prints every fixture's result on gpujs:webgpu, then GFLOP/s per layer and pass, one-shot (with
+# where each call's time went: submit, device wait+readback, gpu.js shaping, unpack) and from a
+# plan with resident tensors (layer T also with the block kernels), and beside each layer tfjs-webgpu (@tensorflow/tfjs-backend-webgpu, bundled) on the
 # same Dawn device, resident tensors, with our time / its time (--no-tfjs leaves it out); writes
 # $OUT/gpu-check.json when $OUT is set.
 set -euo pipefail

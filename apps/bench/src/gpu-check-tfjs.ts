@@ -1,7 +1,7 @@
 import { compare, describeMismatch } from '@conv2d/conformance/runner';
 import type { Tensor } from '@conv2d/core';
 import { type Tf, tfjsAdapter } from './engines/tfjs-adapter.js';
-import { concat, type EngineAdapter, type PassInputs } from './engines/types.js';
+import { concat, type EngineAdapter, type PassInputs, type PreparedPass } from './engines/types.js';
 import type { Layer } from './layers.js';
 import type { Pass } from './passes.js';
 import { median } from './stats.js';
@@ -61,22 +61,11 @@ export async function timeTfjsPass(
   try {
     const prepared = await adapter.prepare(layer, pass, inputs, 'plan');
     try {
-      let t = performance.now();
-      await prepared.run();
-      const firstCallMs = performance.now() - t;
-      let check: string | undefined;
-      if (want) {
-        const m = compare(prepared.result(), want.want, want.bound);
-        check = m ? describeMismatch(pass, m) : 'ok';
-      }
-      const times: number[] = [];
-      for (let i = 0; i < reps; i++) {
-        t = performance.now();
-        await prepared.run();
-        times.push(performance.now() - t);
-      }
-      const medianMs = median(times);
-      return { medianMs, gflops: flops / medianMs / 1e6, firstCallMs, ...(check ? { check } : {}) };
+      return await timePrepared(prepared, reps, flops, (result) => {
+        if (!want) return undefined;
+        const m = compare(result, want.want, want.bound);
+        return m ? describeMismatch(pass, m) : 'ok';
+      });
     } finally {
       prepared.release();
     }
@@ -85,7 +74,35 @@ export async function timeTfjsPass(
   }
 }
 
-/** What the oracle's forward and backward give for each pass, as timeTfjsPass compares. */
+/**
+ * A prepared pass's first call (compiling; its result given to `check`), then `reps` timed
+ * calls: the median, GFLOP/s and the first call's time.
+ */
+export async function timePrepared(
+  prepared: PreparedPass,
+  reps: number,
+  flops: number,
+  check: (result: Float32Array) => string | undefined = () => undefined,
+): Promise<TfjsRow> {
+  let t = performance.now();
+  await prepared.run();
+  const firstCallMs = performance.now() - t;
+  const verdict = check(prepared.result());
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    t = performance.now();
+    await prepared.run();
+    times.push(performance.now() - t);
+  }
+  const medianMs = median(times);
+  return {
+    medianMs,
+    gflops: flops / medianMs / 1e6,
+    firstCallMs,
+    ...(verdict ? { check: verdict } : {}),
+  };
+}
+
 export function passWants(
   y: Tensor,
   grads: { dx?: Tensor | null; dw?: Tensor | null; db?: Tensor | null },

@@ -30,8 +30,18 @@ import {
   type Tensor,
   type Wanted,
 } from '@conv2d/core';
-import { loadTfjsWebgpu, passWants, timeTfjsPass } from './gpu-check-tfjs.js';
-import { LAYERS, layerOptions, layerShapes, selectLayers, TARGET_LAYER } from './layers.js';
+import { preparePlanPass } from './engines/conv2d-plan.js';
+import type { PassInputs, PreparedPass } from './engines/types.js';
+import { loadTfjsWebgpu, passWants, timePrepared, timeTfjsPass } from './gpu-check-tfjs.js';
+import {
+  LAYERS,
+  type Layer,
+  layerOptions,
+  layerShapes,
+  selectLayers,
+  TARGET_LAYER,
+} from './layers.js';
+import type { Pass } from './passes.js';
 import { median } from './stats.js';
 
 const PASSES: { pass: 'forward' | 'dx' | 'dw'; wanted?: Wanted }[] = [
@@ -51,8 +61,9 @@ async function main(): Promise<number> {
       layers: { type: 'string', default: '' },
       // Layers whose GPU results are checked against the float64 oracle (slow on big layers).
       check: { type: 'string', default: 'T' },
-      // Layers also timed (and checked, where --check says) with the other lanes setting.
-      'other-lanes-layers': { type: 'string', default: 'T' },
+      // Layers also timed (and checked, where --check says) with the block kernels, the family
+      // webgpu ran before the tiled one.
+      'other-kernels-layers': { type: 'string', default: 'T' },
       // tfjs-webgpu on the same device (--no-tfjs leaves it out)
       tfjs: { type: 'boolean', default: true },
     },
@@ -97,10 +108,9 @@ async function main(): Promise<number> {
     const desc = describeConv(shapes.x, shapes.w, shapes.b, options);
     const dy: Tensor = randomTensor(desc.yShape, random);
     const engines: [string, GpujsBackend][] = [[`gpujs:${mode}`, backend]];
-    if (values['other-lanes-layers'].split(',').includes(layer.id)) {
-      const lanes = backend.lanes === 1 ? 4 : 1;
-      other ??= await createGpujsBackend({ mode, lanes });
-      engines.push([`gpujs:${mode} lanes ${lanes}`, other]);
+    if (values['other-kernels-layers'].split(',').includes(layer.id)) {
+      other ??= await createGpujsBackend({ mode, kernels: 'block' });
+      engines.push([`gpujs:${mode} ${other.kernels}`, other]);
     }
     const oracle = values.check.split(',').includes(layer.id)
       ? await oracleResults(x, w, b, dy, options)
@@ -123,6 +133,11 @@ async function main(): Promise<number> {
         console.log(`${layer.name}${tag} ${pass}: ${describeRow(row)}`);
         if (row.phases)
           console.log(`${layer.name}${tag} ${pass} phases: ${describePhases(row.phases)}`);
+        // A plan with resident tensors, as a training loop runs it (the bench's plan mode:
+        // weights set once, inputs uploaded once, each result read back inside the timing).
+        const planned = await timePlanPass(be, layer, pass, { x, w, b, dy }, reps, desc.flops);
+        rows.push({ layer: layer.name, pass, engine: `${engine} plan`, ...planned });
+        console.log(`${layer.name}${tag} ${pass} plan, resident: ${describeRow(planned)}`);
       }
     }
     if (typeof tfjs !== 'string') {
@@ -200,6 +215,29 @@ async function timePass(
     return { medianMs, gflops: flops / medianMs / 1e6, firstCallMs, phases: medianPhases(phases) };
   } catch (e) {
     return { status: 'failed', reason: (e as Error).message };
+  }
+}
+
+/** The same for a plan with resident tensors (bench/engines/conv2d-plan.ts). */
+async function timePlanPass(
+  backend: GpujsBackend,
+  layer: Layer,
+  pass: Pass,
+  inputs: PassInputs,
+  reps: number,
+  flops: number,
+): Promise<TimedRow> {
+  let prepared: PreparedPass | null = null;
+  try {
+    const t = performance.now();
+    prepared = await preparePlanPass(backend, layer, pass, inputs, true);
+    const madeMs = performance.now() - t; // the plan: compiles, uploads the weights
+    const { medianMs, gflops, firstCallMs = 0 } = await timePrepared(prepared, reps, flops);
+    return { medianMs, gflops, firstCallMs: madeMs + firstCallMs, phases: null };
+  } catch (e) {
+    return { status: 'failed', reason: (e as Error).message };
+  } finally {
+    prepared?.release();
   }
 }
 

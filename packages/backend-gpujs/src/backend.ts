@@ -12,8 +12,8 @@ import {
   type TensorStore,
   type Wanted,
 } from '@conv2d/core';
+import { DeviceOneShot } from './device-one-shot.js';
 import { Engine, type EngineStats, KERNEL_FAMILIES, type KernelFamily } from './engine.js';
-import { GlOneShot } from './gl-one-shot.js';
 import { bestMode, GL_KERNELS, type GpujsMode, isMode, MODES, probeMode } from './modes.js';
 import { createEnginePlan } from './plan.js';
 import { unsplittableReduction } from './split-sources.js';
@@ -160,7 +160,7 @@ export async function createGpujsBackend(options: GpujsBackendOptions = {}): Pro
   // host arrays only.
   const textures = GL_KERNELS[mode] || mode === 'webgpu' ? new Textures(engine) : null;
   // GPU one-shot calls run through the plans' code too (the kernels of every family).
-  const oneShot = textures ? new GlOneShot(engine, textures) : engine;
+  const oneShot = textures ? new DeviceOneShot(engine, textures) : engine;
   const name = requested ? `gpujs:${mode}` : 'gpujs';
   const backend = defineBackend<Handle>(name, capabilitiesOf(mode, limit), {
     forward: (desc, x, w, b) => oneShot.forward(desc, x, w, b),

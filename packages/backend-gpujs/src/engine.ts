@@ -53,11 +53,11 @@ export interface CallPhases {
   /** The call compiled its kernels first (its time is then mostly compiling). */
   readonly compiled: boolean;
   /**
-   * gpu.js's synchronous part: copying the arguments, uploading them and dispatching (webgpu
-   * kernel); the whole computation for a synchronous webasm kernel; for a pipeline only the
-   * copies gpu.js takes of its arguments (the rest of the call queues). GL modes (whose
-   * one-shot calls run through gl-one-shot.ts): the uploads and every kernel run, which GL does
-   * synchronously (their `waitMs` is 0, the readback is `shapeMs`).
+   * gpu.js's synchronous part: copying the arguments, uploading them and dispatching; the whole
+   * computation for a synchronous webasm kernel; for a pipeline only the copies gpu.js takes of
+   * its arguments (the rest of the call queues). GPU modes (whose one-shot calls run through
+   * device-one-shot.ts): the uploads and every kernel run, and in webgpu the wait for the device
+   * too (their `waitMs` is 0; GL's readback is `shapeMs`).
    */
   readonly submitMs: number;
   /**
@@ -84,7 +84,7 @@ export interface EngineStats {
   /** The phases of the last one-shot call that succeeded, or null before the first. */
   last: CallPhases | null;
   /**
-   * Tensors a plan, a GL one-shot call or a device tensor copied from host to GPU memory, and
+   * Tensors a plan, a GPU mode's one-shot call or a device tensor copied from host to GPU memory, and
    * back (GL and webgpu modes; cpu and webasm keep host arrays and count neither): a resident
    * chain of plan calls adds none until `read()`.
    */
@@ -251,7 +251,7 @@ export class Engine {
     this.backwardProgram(desc, ['dx', 'dw', 'db']);
   }
 
-  /** Counts a one-shot call timed elsewhere (GL modes run theirs through gl-one-shot.ts). */
+  /** Counts a one-shot call timed elsewhere (GPU modes run theirs through device-one-shot.ts). */
   record(phases: CallPhases): void {
     const ms = phases.submitMs + phases.waitMs + phases.shapeMs + phases.unpackMs;
     if (phases.compiled) this.stats.compileMs += ms;

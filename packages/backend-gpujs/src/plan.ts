@@ -13,8 +13,8 @@ import type { Handle, Textures } from './textures.js';
 /**
  * Plans of the gpu.js engine (`BackendKernels.plan`). In GL and webgpu modes (`textures` given)
  * weights, saved inputs and resident results stay in GPU memory (textures, storage buffers), and
- * calls read back only what is asked for on the host; GL one-shot calls run through the same
- * code (`GlOneShot`). In cpu and webasm modes a plan runs the one-shot kernels, made when the
+ * calls read back only what is asked for on the host; GL and webgpu one-shot calls run through the same
+ * code (`DeviceOneShot`). In cpu and webasm modes a plan runs the one-shot kernels, made when the
  * plan is made, on host arrays (gpu.js copies them in on every call).
  */
 export async function createEnginePlan(

@@ -5,11 +5,12 @@ import { TextureConv } from './texture-conv.js';
 import type { Textures } from './textures.js';
 
 /**
- * The one-shot calls of GL modes, through the plans' code: a convolution gets its TextureConv
- * on its first call (kernels made as its passes are first used, compiled on their first run),
- * and each call uploads its tensors, runs, reads its results back and frees every texture.
+ * The one-shot calls of the GPU modes (GL and webgpu), through the plans' code: a convolution gets
+ * its TextureConv on its first call (kernels made as its passes are first used, compiled on their
+ * first run), and each call uploads its tensors, runs, reads its results back and frees every
+ * texture or buffer.
  */
-export class GlOneShot {
+export class DeviceOneShot {
   private readonly convs = new Map<string, TextureConv>();
 
   constructor(
@@ -74,7 +75,8 @@ export class GlOneShot {
         conv.freeWeights();
       }
       const ms = performance.now() - start;
-      // GL kernels run synchronously: no wait; gpu.js's readback is its shaping.
+      // Not split into submit and wait here: GL runs synchronously and its readback is gpu.js's
+      // shaping; webgpu's wait for the device is in submitMs.
       const { shapeMs, unpackMs } = reads;
       this.engine.record({
         call: what,
