@@ -46,6 +46,14 @@ export interface KernelSource {
   readonly sum?: KernelSource;
 }
 
+/**
+ * The output size of a result of `lanes` values per element along x, viewed as one value per
+ * element (webgpu's multi-lane buffers, whose lanes lie along x, chain that way: `oneLane`).
+ */
+export function oneLaneOutput(output: readonly number[], lanes: number): OutputSize {
+  return output.map((n, i) => (i === 0 ? n * lanes : n)) as OutputSize;
+}
+
 /** Channels per thread: 1, or 4 where the channel count allows. */
 export type Lanes = 1 | 4;
 /** Values a kernel thread returns. */

@@ -1,5 +1,5 @@
 import type { ConvDescription } from '@conv2d/core';
-import type { KernelSource, OutputSize } from './sources.js';
+import { type KernelSource, type OutputSize, oneLaneOutput } from './sources.js';
 
 /**
  * dW and db split across threads, then summed.
@@ -112,8 +112,7 @@ export function sumSource(
   const lanes = oneLane ? 1 : partial.lanes;
   if (oneLane && partial.laneAxis !== 0) throw new Error('a one-lane view needs lanes along x');
   const out = whole.output;
-  const output: OutputSize =
-    out.length === 1 ? out : [oneLane ? out[0] * partial.lanes : out[0], out[1], out[2]];
+  const output: OutputSize = out.length === 1 || !oneLane ? out : oneLaneOutput(out, partial.lanes);
   const at =
     out.length === 1
       ? 'p[k][0][this.thread.x]'

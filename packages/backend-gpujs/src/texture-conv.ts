@@ -6,6 +6,7 @@ import {
   type KernelSource,
   type Lanes,
   type OutputSize,
+  oneLaneOutput,
   weightDims,
 } from './sources.js';
 import { splitRows } from './split-sources.js';
@@ -173,7 +174,7 @@ export class TextureConv {
   /** The dims of what `ks.sum` reads. */
   private sumDims(ks: KernelSource): OutputSize {
     if (!this.sumsOneLane(ks)) return ks.output;
-    return ks.output.map((n, i) => (i === 0 ? n * ks.lanes : n)) as OutputSize;
+    return oneLaneOutput(ks.output, ks.lanes);
   }
 
   /** Runs `run`, the kernel adding up `partial` (the result of `ks`), and frees `partial`. */

@@ -1,5 +1,5 @@
 import type { GpuTexture } from './gpujs.js';
-import type { KernelSource, OutputSize } from './sources.js';
+import { type KernelSource, type OutputSize, oneLaneOutput } from './sources.js';
 
 /**
  * The small kernels GL plans add around the convolution kernels of sources.ts: one that puts
@@ -70,6 +70,6 @@ export function oneLane(t: GpuTexture, ks: KernelSource): GpuTexture {
     throw new Error('oneLane takes a webgpu buffer whose lanes lie along x');
   }
   const Handle = h.constructor as new (settings: object) => GpuTexture;
-  const output = h.output.map((n, i) => (i === 0 ? n * ks.lanes : n));
+  const output = oneLaneOutput(h.output, ks.lanes);
   return new Handle({ ...h, buffer: h.buffer, output, componentCount: 1 });
 }

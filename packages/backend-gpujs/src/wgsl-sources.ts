@@ -100,10 +100,17 @@ function advance({ names, radices }: Digits): string {
   return `{ ${names[last]} = ${names[last]} + 1; ${carries.join(' ')} }`;
 }
 
-/** Digits named `prefix` + name, leaving out those whose radix is 1 (always 0). */
-function digits(prefix: string, parts: [string, number][]): Digits {
+/**
+ * Digits named `prefix` + name, leaving out those of radix 1 or 0 (always 0), and `at(name)`: a
+ * digit's variable, or `0` where it was left out.
+ */
+function counter(prefix: string, parts: [string, number][]) {
   const kept = parts.filter(([, r], i) => i === 0 || r > 1);
-  return { names: kept.map(([n]) => prefix + n), radices: kept.map(([, r]) => r) };
+  const names = kept.map(([n]) => prefix + n);
+  return {
+    digits: { names, radices: kept.map(([, r]) => r) } as Digits,
+    at: (name: string) => (names.includes(prefix + name) ? prefix + name : '0'),
+  };
 }
 
 /** One matrix product of a pass (dX has one per stride phase, the others one). */
@@ -262,30 +269,13 @@ export function sizes(d: ConvDescription) {
   };
 }
 
-/** A reduction over (channel, kh, kw): digits `<prefix><channel>`, `<prefix>kh`, `<prefix>kw`. */
-const tapDigits = (d: ConvDescription) => (prefix: string, channel: string) =>
-  digits(prefix, [
-    [channel, 0],
-    ['kh', d.kernelHeight],
-    ['kw', d.kernelWidth],
-  ]);
-
-/** A digit of `digits(prefix, ...)`, or 0 where its radix 1 left it out. */
-const digitOf = (prefix: string, name: string, radix: number) => (radix > 1 ? prefix + name : '0');
-
-/** A tap digit of `tapDigits(d)(prefix, ...)`. */
-const tapOf = (d: ConvDescription, prefix: string, name: 'kh' | 'kw') =>
-  digitOf(prefix, name, name === 'kh' ? d.kernelHeight : d.kernelWidth);
-
-/** A reduction over output positions (n, oh, ow): digits `<prefix>n`, `<prefix>oh`, `<prefix>ow`. */
+/** A reduction over output positions (n, oh, ow), as dW's runs over them. */
 const positions = (d: ConvDescription, prefix: string) =>
-  digits(prefix, [
+  counter(prefix, [
     ['n', 0],
     ['oh', d.outHeight],
     ['ow', d.outWidth],
   ]);
-const position = (d: ConvDescription, prefix: string, name: 'oh' | 'ow') =>
-  digitOf(prefix, name, name === 'oh' ? d.outHeight : d.outWidth);
 
 /** Statements splitting output position `p` into n, oh, ow (suffixed). */
 const splitOutput = (d: ConvDescription, p: string, s = '') =>
@@ -333,26 +323,29 @@ export function forwardTiledSource(d: ConvDescription): WgslKernelSource | null 
   const rows = d.batch * s.outPlane;
   const depth = s.cig * s.taps;
   if (!fits(rows, s.cog, d.groups, MIN_TILED_COLUMNS)) return null;
-  const taps = tapDigits(d);
-  const tap = (prefix: string, name: 'kh' | 'kw') => tapOf(d, prefix, name);
+  const k = counter('a', [
+    ['ci', 0],
+    ['kh', d.kernelHeight],
+    ['kw', d.kernelWidth],
+  ]);
   const a: Operand = {
     setup: (m) => `${splitOutput(d, m, 'A')}
   let ihA = ohA * ${d.strideHeight} - ${d.padTop};
   let iwA = owA * ${d.strideWidth} - ${d.padLeft};
   let rowA = ${m} < ${rows};`,
-    digits: taps('a', 'ci'),
+    digits: k.digits,
     load: {
-      prelude: `let ih = ihA + ${tap('a', 'kh')} * ${d.dilationHeight};
-        let iw = iwA + ${tap('a', 'kw')} * ${d.dilationWidth};`,
+      prelude: `let ih = ihA + ${k.at('kh')} * ${d.dilationHeight};
+        let iw = iwA + ${k.at('kw')} * ${d.dilationWidth};`,
       ok: `rowA && ih >= 0 && ih < ${d.inHeight} && iw >= 0 && iw < ${d.inWidth}`,
-      at: `user_x[${s.xAt('nA', `g * ${s.cig} + aci`, 'ih', 'iw')}]`,
+      at: `user_x[${s.xAt('nA', `g * ${s.cig} + ${k.at('ci')}`, 'ih', 'iw')}]`,
     },
   };
   const b: Operand = {
     // OIHW weights: k runs along a filter's (ci, kh, kw), contiguous.
     setup: (n) => `let colB = ${n} < ${s.cog};
   let wB = (g * ${s.cog} + ${n}) * ${depth};`,
-    digits: digits('b', [['k', 0]]),
+    digits: counter('b', [['k', 0]]).digits,
     load: { ok: 'colB', at: 'user_wt[wB + bk]' },
   };
   const store = (m: string, n: string) => `${splitOutput(d, m)}
@@ -409,18 +402,17 @@ export function dxTiledSource(d: ConvDescription): WgslKernelSource | null {
       const plane = h.count * w.count;
       if (plane === 0) continue;
       const rows = d.batch * plane;
-      const k = digits('a', [
-        ['co', 0],
-        ['jh', h.tapCount],
-        ['jw', w.tapCount],
-      ]);
-      const kb = digits('b', [
-        ['co', 0],
-        ['jh', h.tapCount],
-        ['jw', w.tapCount],
-      ]);
-      const tapH = (p: string) => `${h.firstTap} + ${digitOf(p, 'jh', h.tapCount)} * ${h.tapStep}`;
-      const tapW = (p: string) => `${w.firstTap} + ${digitOf(p, 'jw', w.tapCount)} * ${w.tapStep}`;
+      // k = (co, jh, jw): the jh-th and jw-th of the taps reaching this phase.
+      const taps = (prefix: string) =>
+        counter(prefix, [
+          ['co', 0],
+          ['jh', h.tapCount],
+          ['jw', w.tapCount],
+        ]);
+      const ka = taps('a');
+      const kb = taps('b');
+      const tapH = (k: typeof ka) => `${h.firstTap} + ${k.at('jh')} * ${h.tapStep}`;
+      const tapW = (k: typeof ka) => `${w.firstTap} + ${k.at('jw')} * ${w.tapStep}`;
       /** Statements giving the input (nX, ihX, iwX) of row `m` of this phase. */
       const inputOf = (
         m: string,
@@ -434,23 +426,23 @@ export function dxTiledSource(d: ConvDescription): WgslKernelSource | null {
         a: {
           setup: (m) => `${inputOf(m, 'A')}
   let rowA = ${m} < ${rows};`,
-          digits: k,
+          digits: ka.digits,
           // (ih + pt - kh·dh) divides by sh here: only its range is left to check.
           load: {
-            prelude: `let oh = (ihA + ${d.padTop} - (${tapH('a')}) * ${d.dilationHeight}) / ${d.strideHeight};
-          let ow = (iwA + ${d.padLeft} - (${tapW('a')}) * ${d.dilationWidth}) / ${d.strideWidth};`,
-            ok: `rowA && ihA + ${d.padTop} >= (${tapH('a')}) * ${d.dilationHeight} && oh < ${d.outHeight}
-              && iwA + ${d.padLeft} >= (${tapW('a')}) * ${d.dilationWidth} && ow < ${d.outWidth}`,
-            at: `user_dy[${s.yAt('nA', `g * ${s.cog} + aco`, 'oh', 'ow')}]`,
+            prelude: `let oh = (ihA + ${d.padTop} - (${tapH(ka)}) * ${d.dilationHeight}) / ${d.strideHeight};
+          let ow = (iwA + ${d.padLeft} - (${tapW(ka)}) * ${d.dilationWidth}) / ${d.strideWidth};`,
+            ok: `rowA && ihA + ${d.padTop} >= (${tapH(ka)}) * ${d.dilationHeight} && oh < ${d.outHeight}
+              && iwA + ${d.padLeft} >= (${tapW(ka)}) * ${d.dilationWidth} && ow < ${d.outWidth}`,
+            at: `user_dy[${s.yAt('nA', `g * ${s.cog} + ${ka.at('co')}`, 'oh', 'ow')}]`,
           },
         },
         b: {
           setup: (n) => `let colB = ${n} < ${s.cig};`,
-          digits: kb,
+          digits: kb.digits,
           // w[g·Cog + co][ci][kh][kw]
           load: {
             ok: 'colB',
-            at: `user_wt[((g * ${s.cog} + bco) * ${s.cig} + bn) * ${s.taps} + (${tapH('b')}) * ${d.kernelWidth} + ${tapW('b')}]`,
+            at: `user_wt[((g * ${s.cog} + ${kb.at('co')}) * ${s.cig} + bn) * ${s.taps} + (${tapH(kb)}) * ${d.kernelWidth} + ${tapW(kb)}]`,
           },
         },
         store: (m, n) => `${inputOf(m, 'S')}
@@ -468,13 +460,15 @@ export function dwTiledSource(d: ConvDescription): WgslKernelSource | null {
   const cols = s.cig * s.taps;
   const depth = d.batch * s.outPlane;
   if (!fits(s.cog, cols, d.groups, 1) || s.cog < MIN_TILED_COLUMNS) return null;
+  const pa = positions(d, 'a');
+  const pb = positions(d, 'p');
   const a: Operand = {
     setup: (m) => `let rowA = ${m} < ${s.cog};
   let coA = g * ${s.cog} + ${m};`,
-    digits: positions(d, 'a'),
+    digits: pa.digits,
     load: {
       ok: 'rowA',
-      at: `user_dy[${s.yAt('an', 'coA', position(d, 'a', 'oh'), position(d, 'a', 'ow'))}]`,
+      at: `user_dy[${s.yAt(pa.at('n'), 'coA', pa.at('oh'), pa.at('ow'))}]`,
     },
   };
   const b: Operand = {
@@ -484,12 +478,12 @@ export function dwTiledSource(d: ConvDescription): WgslKernelSource | null {
   let khB = tB / ${d.kernelWidth}; let kwB = tB % ${d.kernelWidth};
   let offH = khB * ${d.dilationHeight} - ${d.padTop};
   let offW = kwB * ${d.dilationWidth} - ${d.padLeft};`,
-    digits: positions(d, 'p'),
+    digits: pb.digits,
     load: {
-      prelude: `let ih = ${position(d, 'p', 'oh')} * ${d.strideHeight} + offH;
-        let iw = ${position(d, 'p', 'ow')} * ${d.strideWidth} + offW;`,
+      prelude: `let ih = ${pb.at('oh')} * ${d.strideHeight} + offH;
+        let iw = ${pb.at('ow')} * ${d.strideWidth} + offW;`,
       ok: `colB && ih >= 0 && ih < ${d.inHeight} && iw >= 0 && iw < ${d.inWidth}`,
-      at: `user_x[${s.xAt('pn', 'ciB', 'ih', 'iw')}]`,
+      at: `user_x[${s.xAt(pb.at('n'), 'ciB', 'ih', 'iw')}]`,
     },
   };
   // OIHW: filter g·Cog + m, then (ci, kh, kw) = n; chunk `split` of the sums Cout filters on.

@@ -1,3 +1,4 @@
+import type { ConvInputs as RunnerInputs } from '@conv2d/conformance/runner';
 import {
   type Conv2dOptions,
   type ConvDescription,
@@ -157,12 +158,8 @@ export const cases: Case[] = [
   },
 ];
 
-export interface ConvInputs {
-  x: Tensor;
-  w: Tensor;
-  b: Tensor | null;
-  dy: Tensor;
-  options: Conv2dOptions;
+/** The conformance runner's inputs of one convolution, with its description. */
+export interface ConvInputs extends RunnerInputs {
   d: ConvDescription;
 }
 
