@@ -38,8 +38,9 @@ export interface GpujsBackendOptions {
   /**
    * The most channels one kernel thread computes: 4 (where the channel count splits into fours,
    * each loaded value is used 4 times) or 1 (one output value per thread, 4 times as many
-   * threads). Default: 1 in webgpu mode (faster in every pass on an H200, see the README),
-   * 4 elsewhere (GL textures hold 4 channels per texel). Results agree within float32 rounding.
+   * threads); gather kernels only. Default: 1 in webgpu mode, which takes no other (its kernels
+   * cannot read a 4-lane buffer, so a 4-lane result could not feed the next pass), 4 elsewhere (GL
+   * textures hold 4 channels per texel). Results agree within float32 rounding.
    */
   lanes?: 1 | 4;
   /**
@@ -137,6 +138,14 @@ export async function createGpujsBackend(options: GpujsBackendOptions = {}): Pro
   }
   const mode = requested ?? (await bestMode());
   const lanes = options.lanes ?? defaultLanes(mode);
+  if (mode === 'webgpu' && lanes !== 1) {
+    fail(
+      'invalid-option',
+      'options.lanes',
+      lanes,
+      '1 in mode webgpu (its kernels cannot read a 4-lane buffer; the tiled kernels compute 4x4 blocks anyway)',
+    );
+  }
   const kernels = options.kernels ?? defaultKernels(mode);
   if (kernels === 'tiled' && mode !== 'webgpu') {
     fail(

@@ -4,7 +4,6 @@ import type { GpuTexture, KernelRun } from './gpujs.js';
 import {
   activationDims,
   type KernelSource,
-  type Lanes,
   type OutputSize,
   oneLaneOutput,
   weightDims,
@@ -42,11 +41,6 @@ export class TextureConv {
   private readonly wDims: OutputSize;
   private readonly bDims: OutputSize;
   private readonly passes = new Map<PassName, Pass>();
-  /**
-   * gpu.js's webgpu kernels cannot take a 4-lane buffer (a relayout's input): gather kernels use
-   * one lane there (block kernels' lanes lie along x, so their buffers are viewed as one lane).
-   */
-  private readonly lanes: Lanes;
   private readonly webgpu: boolean;
 
   constructor(
@@ -60,7 +54,6 @@ export class TextureConv {
     this.wDims = weightDims(d);
     this.bDims = [d.outChannels];
     this.webgpu = engine.mode === 'webgpu';
-    this.lanes = this.webgpu ? 1 : engine.lanes;
   }
 
   /** A pass's kernels, made on first use (a plan makes them all when it is made). */
@@ -69,7 +62,7 @@ export class TextureConv {
     if (!pass) {
       const { engine, desc } = this;
       // dW and db split across threads where one thread's loops would run too long.
-      const ks = splitRows(engine.passSource(name, desc, this.lanes), desc, this.webgpu);
+      const ks = splitRows(engine.passSource(name, desc), desc, this.webgpu);
       const result = ks.sum ?? ks;
       // webgpu's multi-lane results have their lanes along x (block kernels): already in
       // tensor order, viewed as one lane (see `oneLane`), never relaid.

@@ -21,6 +21,13 @@ describe('the tiled (WGSL) kernel family', () => {
     expect(refused.message).toMatch(/options\.kernels.*tiled.*webgpu/);
   });
 
+  it('webgpu takes lanes 1 only (a 4-lane buffer cannot feed its next kernel)', async () => {
+    const refused = await createGpujsBackend({ mode: 'webgpu', lanes: 4 }).catch((e) => e);
+    expect(refused).toBeInstanceOf(Conv2dError);
+    expect(refused.code).toBe('invalid-option');
+    expect(refused.message).toMatch(/options\.lanes.*4.*1 in mode webgpu/);
+  });
+
   it('dispatches one workgroup per 32x32 tile of each group, and results in tensor order', () => {
     const d = describeConv([2, 64, 56, 56], [96, 32, 3, 3], [96], { padding: 1, groups: 2 });
     const f = forwardTiledSource(d);
