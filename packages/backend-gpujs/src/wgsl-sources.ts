@@ -148,9 +148,9 @@ function gemmPart(part: GemmPart, cols: number, splits: number): string {
   // Each thread loads `run` consecutive k of one row of A (one column of B) per step.
   const run = (TILE * DEPTH) / LOCAL;
   const chunk = Math.ceil(depth / splits / DEPTH) * DEPTH;
-  // Whether k can reach past a chunk's end (else no test for it is generated).
-  const ragged = depth % chunk !== 0 || chunk * splits !== depth;
-  const inRange = (e: number) => (ragged ? `k0 + lk + ${e} < kEnd && ` : '');
+  // Chunks are whole steps, so a step passes the end of its chunk only where the reduction
+  // itself ends mid-step: the one case that needs a k range test.
+  const inRange = (e: number) => (depth % DEPTH !== 0 ? `k0 + lk + ${e} < kEnd && ` : '');
   const fill = (tile: string, op: Operand) => `{
       ${decode(op.digits, '(k0 + lk)')}
       ${range(run)
